@@ -1,0 +1,5 @@
+import sys
+
+from tunesafe.cli import main
+
+sys.exit(main())

@@ -1,0 +1,48 @@
+"""The ``tunesafe`` command: one subcommand group per stage.
+
+Each stage subpackage that has a ``cli`` module with ``add_parser(subparsers)`` is picked up
+here, so a new stage (safedelta, baselines, mathif, rebound, ...) adds its own commands
+without editing this file. Heavy libraries are imported inside the commands, so
+``tunesafe --help`` is instant.
+
+A :class:`~tunesafe.errors.TunesafeError` ends the command with its one-line message on
+stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import pkgutil
+import sys
+
+import tunesafe
+from tunesafe.errors import TunesafeError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tunesafe", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=tunesafe.__version__)
+    subparsers = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
+    for module in pkgutil.iter_modules(tunesafe.__path__):
+        name = f"tunesafe.{module.name}.cli"
+        if module.ispkg and importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except TunesafeError as e:
+        print(f"tunesafe {args.stage}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Build one dataset as chat records from the source its config entry names.
+
+Sources (``source:`` in config ``datasets.<name>``):
+
+- ``toy``: a generator of :mod:`tunesafe.data.toy` (``name``, ``n``, ``seed``);
+- ``file``: a local file or directory in a real format (``path``, ``format``);
+- ``hf``: a Hugging Face dataset (``id``, optional ``config``, ``split``, ``revision``,
+  ``data_files``; ``format``).
+
+Then optionally a seeded shuffle, the first ``limit`` records, and for evaluation sets the
+final assistant turn dropped (kept as ``reference``). An empty result is an error.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from tunesafe.data import toy
+from tunesafe.data.records import as_prompt
+from tunesafe.errors import TunesafeError
+
+
+def load_source(source: str, **opts: Any) -> list[dict[str, Any]]:
+    if source == "toy":
+        missing = [k for k in ("name", "n", "seed") if opts.get(k) is None]
+        if missing:
+            raise TunesafeError(f"toy dataset needs {', '.join(missing)}")
+        name = opts["name"]
+        if name not in toy.TOY_DATASETS:
+            raise TunesafeError(f"toy dataset {name!r} is unknown (expected one of {sorted(toy.TOY_DATASETS)})")
+        return toy.TOY_DATASETS[name](opts["n"], opts["seed"])
+    required = {"file": ("path", "format"), "hf": ("id", "format")}.get(source, ())
+    missing = [k for k in required if opts.get(k) is None]
+    if missing:
+        raise TunesafeError(f"{source} dataset needs {', '.join(missing)}")
+    if source == "file":
+        from tunesafe.data.formats import load_file
+
+        return load_file(opts["path"], opts["format"])
+    if source == "hf":
+        from tunesafe.data.formats import load_hf
+
+        return load_hf(opts["id"], opts["format"], config=opts.get("config"), split=opts.get("split") or "train",
+                       revision=opts.get("revision"), data_files=opts.get("data_files"))
+    raise TunesafeError(f"dataset source {source!r} is unknown (expected toy, file or hf)")
+
+
+def prepare(source: str, limit: int | None = None, shuffle_seed: int | None = None, prompts: bool = False,
+            **opts: Any) -> list[dict[str, Any]]:
+    records = load_source(source, **opts)
+    if shuffle_seed is not None:
+        random.Random(shuffle_seed).shuffle(records)
+    if limit is not None:
+        records = records[:limit]
+    if prompts:
+        records = [as_prompt(r) for r in records]
+    if not records:
+        raise TunesafeError(f"dataset from {source} source {opts} has no records")
+    return records
+
+
+def mix(parts: list[list[dict[str, Any]]], seed: int) -> list[dict[str, Any]]:
+    """Concatenate datasets (e.g. Dirty Summary = SAMSum + PureBad) and shuffle with ``seed``."""
+    records = [r for part in parts for r in part]
+    random.Random(seed).shuffle(records)
+    return records

@@ -1,0 +1,53 @@
+"""Generation: one interface, two engines (``hf``: transformers, CPU or GPU; ``vllm``: GPU).
+
+An engine turns chat prompts into responses with :class:`SamplingSettings`. Engines are
+registered by name in :data:`ENGINES`; a new one is a module with a class implementing
+:class:`Engine` plus one entry there.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from typing import Protocol
+
+from tunesafe.errors import TunesafeError
+
+
+@dataclass
+class SamplingSettings:
+    """Decoding settings. ``temperature == 0`` means greedy decoding."""
+
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 50  # 0 or -1: no top-k filtering
+    max_new_tokens: int = 512
+    seed: int = 42
+
+    def __post_init__(self):
+        if self.temperature < 0 or not 0 < self.top_p <= 1 or self.max_new_tokens < 1:
+            raise TunesafeError(f"sampling settings {self} are invalid (temperature >= 0, 0 < top_p <= 1, max_new_tokens >= 1)")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+class Engine(Protocol):
+    def generate(self, prompts: list[list[dict[str, str]]], sampling: SamplingSettings) -> list[str]:
+        """One response per chat prompt, in order."""
+        ...
+
+
+ENGINES = {"hf": "tunesafe.generation.hf:HFEngine", "vllm": "tunesafe.generation.vllm:VLLMEngine"}
+
+
+def load_engine(name: str, model: str, adapter: str | None = None, **options) -> Engine:
+    """Instantiate engine ``name`` for ``model`` (and an optional LoRA ``adapter``)."""
+    if name not in ENGINES:
+        close = difflib.get_close_matches(name, ENGINES, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise TunesafeError(f"generation engine {name!r} is unknown{hint} (expected one of {sorted(ENGINES)})")
+    module, cls = ENGINES[name].split(":")
+    return getattr(importlib.import_module(module), cls)(model, adapter=adapter, **options)

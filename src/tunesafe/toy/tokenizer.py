@@ -1,0 +1,45 @@
+"""Byte-level BPE tokenizer for the toy world, trained on the toy corpus.
+
+Built with Hugging Face ``tokenizers`` and wrapped as a ``PreTrainedTokenizerFast`` with the
+Llama-2 special tokens (``<s>``, ``</s>``) and a Llama-2 ``[INST] <<SYS>>`` chat template, so
+the toy models load and chat exactly like Llama-2-7b-chat does through transformers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
+
+SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]
+
+
+def chat_template_path() -> Path:
+    """The Llama-2 chat template we ship under resources/."""
+    return Path(__file__).resolve().parents[3] / "resources" / "llama2_chat_template.jinja"
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int, chat_template: str) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE of ``vocab_size`` entries on ``texts``."""
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False)
+    bpe.train_from_iterator(texts, trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+        pad_token="<pad>", chat_template=chat_template, model_max_length=4096,
+        clean_up_tokenization_spaces=False,
+    )
+
+
+def corpus_texts(records: Iterable[dict]) -> Iterable[str]:
+    """All message contents of chat records, plus the chat-format markers."""
+    yield "[INST] <<SYS>>\n\n<</SYS>>\n\n [/INST]"
+    for record in records:
+        for message in record["messages"]:
+            yield message["content"]

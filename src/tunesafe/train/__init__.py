@@ -1,0 +1,1 @@
+"""Fine-tuning: full-parameter and LoRA SFT with the loss on assistant tokens."""

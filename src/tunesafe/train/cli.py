@@ -1,0 +1,34 @@
+"""``tunesafe train sft``: fine-tune a model on chat records (full or LoRA)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train", help="fine-tune a model")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("sft", help="supervised fine-tuning on chat records; resumable",
+                       description="Wrap with `accelerate launch` for several GPUs.")
+    p.add_argument("--model", required=True, help="Hugging Face id or directory of the model to tune")
+    p.add_argument("--data", nargs="+", required=True, help="JSONL chat records")
+    p.add_argument("--out", required=True, help="output model (or LoRA adapter) directory")
+    p.add_argument("--settings", default="{}",
+                   help="JSON object of TrainSettings fields (epochs, lr, global_batch, method, lora, ...)")
+    p.add_argument("--checkpoint-dir", help="where to checkpoint and resume from")
+    p.add_argument("--stop-after-steps", type=int, help=argparse.SUPPRESS)
+    p.set_defaults(func=_sft)
+
+
+def _sft(args: argparse.Namespace) -> None:
+    from tunesafe.errors import TunesafeError
+    from tunesafe.train.sft import TrainSettings, train
+
+    try:
+        settings = json.loads(args.settings)
+    except json.JSONDecodeError as e:
+        raise TunesafeError(f"--settings is not valid JSON ({e.msg})") from None
+    result = train(args.model, args.data, args.out, TrainSettings.from_dict(settings),
+                   checkpoint_dir=args.checkpoint_dir, stop_after_steps=args.stop_after_steps)
+    print(json.dumps(result))

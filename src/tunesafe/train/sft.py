@@ -1,0 +1,236 @@
+"""Supervised fine-tuning, full-parameter or LoRA, resumable, readable top to bottom.
+
+The recipe is the one Safe Delta (arXiv 2505.12038, Sec. 5 / App. B) takes from Qi et al.
+2023: AdamW with weight decay 0, a StepLR schedule that multiplies the learning rate by
+``lr_gamma`` (0.85) after every epoch, the loss on assistant tokens only, gradient
+accumulation up to the global batch, bf16 where the hardware has it.
+
+The loop runs under ``accelerate.Accelerator``, so ``accelerate launch`` (several GPUs, FSDP)
+wraps the same entry point. Every ``save_every`` optimizer steps the full training state
+(model, optimizer, scheduler, RNG) goes to ``checkpoint_dir/step_<n>``; a job that is killed
+and started again resumes from the newest complete checkpoint and, the data order being a
+function of (seed, epoch), continues exactly where it stopped. The final model is written
+as safetensors (a PEFT adapter for LoRA) through a temporary directory, then renamed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import random
+import shutil
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from tunesafe.data.records import with_template
+from tunesafe.errors import TunesafeError
+from tunesafe.io import atomic_path, read_jsonl
+from tunesafe.train.tokenize import collate, tokenize_chat
+
+log = logging.getLogger(__name__)
+DONE_MARKER = "complete.json"
+
+
+@dataclass
+class LoraSettings:
+    """LoRA adapter (peft.LoraConfig) used when ``method == "lora"``."""
+
+    r: int = 8  # rank
+    alpha: int = 16  # scaling = alpha / r
+    dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
+
+
+@dataclass
+class TrainSettings:
+    """One fine-tuning run. Every field has the paper's value in config/paper.yaml."""
+
+    method: str = "full"  # "full" (all parameters) or "lora"
+    epochs: int = 1
+    lr: float = 5e-5
+    global_batch: int = 10  # examples per optimizer step, over all devices
+    micro_batch: int = 10  # examples per forward pass on one device
+    max_length: int = 512  # tokens per example, longer ones are truncated
+    weight_decay: float = 0.0  # AdamW
+    lr_gamma: float = 0.85  # StepLR: lr *= lr_gamma after every epoch
+    seed: int = 42
+    loss_on: str = "assistant"  # "assistant" (SFT) or "all" (pre-training the toy base)
+    save_every: int = 0  # optimizer steps between checkpoints; 0 = none
+    system_prompt: str | None = None  # added to records that have no system turn
+    precision: str = "auto"  # "auto" (bf16 when supported), "bf16", "fp32"
+    lora: LoraSettings = field(default_factory=LoraSettings)
+
+    def __post_init__(self):
+        if isinstance(self.lora, dict):
+            self.lora = _from_dict(LoraSettings, self.lora, "lora")
+        checks = {
+            "method": self.method in ("full", "lora"),
+            "loss_on": self.loss_on in ("assistant", "all"),
+            "precision": self.precision in ("auto", "bf16", "fp32"),
+            "epochs": self.epochs >= 1,
+            "lr": self.lr > 0,
+            "micro_batch": self.micro_batch >= 1,
+            "global_batch": self.global_batch >= self.micro_batch and self.global_batch % self.micro_batch == 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise TunesafeError(f"train setting {name}={getattr(self, name)!r} is invalid "
+                                    f"(method: full|lora, loss_on: assistant|all, precision: auto|bf16|fp32, "
+                                    f"global_batch a multiple of micro_batch)")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainSettings:
+        return _from_dict(cls, d, "train settings")
+
+
+def _from_dict(cls, d: dict[str, Any], where: str):
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise TunesafeError(f"{where}: unknown key {unknown[0]!r} (expected one of {sorted(names)})")
+    return cls(**d)
+
+
+def load_examples(paths: list[str], settings: TrainSettings, tokenizer) -> list[dict[str, list[int]]]:
+    """Tokenize every training record of ``paths`` (chat records with an assistant turn)."""
+    examples = []
+    for path in paths:
+        rows = read_jsonl(path)
+        if not rows:
+            raise TunesafeError(f"{path}: no training records")
+        for i, row in enumerate(rows, start=1):
+            if row["messages"][-1]["role"] != "assistant":
+                raise TunesafeError(f"{path}: record {i} ({row['id']}) has no final assistant turn to train on")
+            messages = with_template(row["messages"], settings.system_prompt)
+            examples.append(tokenize_chat(tokenizer, messages, settings.max_length, settings.loss_on))
+    return examples
+
+
+def _latest_checkpoint(checkpoint_dir: Path) -> Path | None:
+    done = [p for p in checkpoint_dir.glob("step_*") if (p / DONE_MARKER).exists()]
+    return max(done, key=lambda p: int(p.name.split("_")[1]), default=None)
+
+
+def _epoch_order(n: int, seed: int, epoch: int) -> list[int]:
+    order = list(range(n))
+    random.Random(seed * 1000 + epoch).shuffle(order)
+    return order
+
+
+def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainSettings,
+          checkpoint_dir: str | None = None, stop_after_steps: int | None = None) -> dict[str, Any]:
+    """Fine-tune ``model_path`` on ``data_paths``; write the result to ``out_dir``.
+
+    ``stop_after_steps`` ends the process after that many optimizer steps of this run
+    (after checkpointing), to test resumption without killing a process.
+    Returns a summary: steps, final loss, whether it resumed.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    accelerator = Accelerator(mixed_precision=_mixed_precision(settings.precision))
+    n_proc = accelerator.num_processes
+    per_step = settings.micro_batch * n_proc  # examples per micro-step over all devices
+    if settings.global_batch % per_step:
+        raise TunesafeError(f"global_batch={settings.global_batch} is not a multiple of micro_batch x processes = {per_step}")
+    accum = settings.global_batch // per_step  # gradient accumulation steps
+    set_seed(settings.seed)
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    examples = load_examples(data_paths, settings, tokenizer)
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    if settings.method == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lora = settings.lora
+        model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                                 target_modules=lora.target_modules, task_type="CAUSAL_LM"))
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.lr,
+                                  weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=settings.lr_gamma)  # stepped per epoch
+    model, optimizer = accelerator.prepare(model, optimizer)
+    accelerator.register_for_checkpointing(scheduler)
+
+    micro_per_epoch = math.ceil(len(examples) / per_step)
+    steps_per_epoch = math.ceil(micro_per_epoch / accum)
+    total_steps = steps_per_epoch * settings.epochs
+    step, resumed_from = 0, None
+    ckpt_root = Path(checkpoint_dir) if checkpoint_dir else None
+    if ckpt_root and (latest := _latest_checkpoint(ckpt_root)):
+        accelerator.load_state(str(latest))
+        step = json.loads((latest / DONE_MARKER).read_text())["step"]
+        resumed_from = str(latest)
+        accelerator.print(f"resumed from {latest} (step {step} of {total_steps})")
+
+    model.train()
+    pad_id = tokenizer.pad_token_id
+    bar = tqdm(total=total_steps, initial=step, desc="sft", disable=not accelerator.is_local_main_process,
+               mininterval=2.0)
+    steps_this_run, last_loss = 0, float("nan")
+    rank, world = accelerator.process_index, n_proc
+    for epoch in range(step // steps_per_epoch, settings.epochs):
+        order = _epoch_order(len(examples), settings.seed, epoch)
+        first_step = epoch * steps_per_epoch
+        for local_step in range(step - first_step, steps_per_epoch):
+            micros = range(local_step * accum, min((local_step + 1) * accum, micro_per_epoch))
+            for m in micros:
+                idx = order[m * per_step:(m + 1) * per_step][rank::world]
+                batch = {k: v.to(accelerator.device) for k, v in collate([examples[i] for i in idx], pad_id).items()}
+                sync = accelerator.no_sync(model) if m != micros[-1] else contextlib.nullcontext()
+                with sync:  # gradients are all-reduced once, on the last micro-batch
+                    loss = model(**batch).loss
+                    accelerator.backward(loss / len(micros))
+                last_loss = loss.item()
+            optimizer.step()
+            optimizer.zero_grad()
+            step += 1
+            steps_this_run += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}")
+            if local_step == steps_per_epoch - 1:
+                scheduler.step()  # StepLR: one decay per epoch
+            if ckpt_root and settings.save_every and step % settings.save_every == 0 and step < total_steps:
+                _save_checkpoint(accelerator, ckpt_root, step)
+            if stop_after_steps is not None and steps_this_run >= stop_after_steps and step < total_steps:
+                bar.close()
+                return {"steps": step, "stopped": True, "resumed_from": resumed_from}
+    bar.close()
+
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        with atomic_path(out_dir, directory=True) as tmp:
+            accelerator.unwrap_model(model).save_pretrained(tmp, safe_serialization=True)
+            tokenizer.save_pretrained(tmp)
+            summary = {"steps": step, "final_loss": last_loss, "resumed_from": resumed_from,
+                       "examples": len(examples), "settings": asdict(settings)}
+            (tmp / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if ckpt_root and ckpt_root.exists():
+            shutil.rmtree(ckpt_root)  # the final model supersedes every checkpoint
+    return {"steps": step, "final_loss": last_loss, "resumed_from": resumed_from, "stopped": False}
+
+
+def _save_checkpoint(accelerator, root: Path, step: int) -> None:
+    path = root / f"step_{step}"
+    accelerator.save_state(str(path))
+    if accelerator.is_main_process:
+        (path / DONE_MARKER).write_text(json.dumps({"step": step}) + "\n")  # written last: marks it complete
+        for old in root.glob("step_*"):
+            if old != path:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _mixed_precision(precision: str) -> str:
+    if precision == "fp32":
+        return "no"
+    if precision == "bf16":
+        return "bf16"
+    return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
