@@ -15,6 +15,7 @@ import argparse
 import importlib
 import importlib.util
 import logging
+import os
 import pkgutil
 import sys
 
@@ -25,6 +26,7 @@ from tunesafe.errors import TunesafeError
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tunesafe", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=tunesafe.__version__)
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: its own choice)")
     subparsers = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
     for module in pkgutil.iter_modules(tunesafe.__path__):
         name = f"tunesafe.{module.name}.cli"
@@ -36,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    if args.threads:  # before torch is imported, so its thread pools take it
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)
     try:
         args.func(args)
     except TunesafeError as e:

@@ -1,0 +1,28 @@
+# tunesafe: what fine-tuning does to the control we have over aligned language models.
+# Default config = the embedded toy study (CPU, minutes); --configfile config/paper.yaml
+# runs the same rules at paper scale. Rules only wire files to `tunesafe <stage> ...`.
+from snakemake.utils import min_version
+
+min_version("9.20")
+
+
+# The toy study unless --configfile names another: a config file given on the command line
+# replaces this default instead of being merged into it.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/toy.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/finetune.smk"
+include: "workflow/rules/generate.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        TABLES,
+    default_target: True

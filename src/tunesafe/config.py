@@ -1,0 +1,69 @@
+"""Config validation: one YAML, one JSON Schema, one-line errors that name the key.
+
+The workflow calls :func:`validate_config` when it is parsed, so a wrong key or type stops
+it before any job runs, with one line such as::
+
+    config error: finetune.tasks.purebad.train.lrr: unknown key (expected one of: epochs, lr, ...)
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from tunesafe.errors import TunesafeError
+
+
+def _where(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _describe(error: ValidationError) -> str:
+    where = _where(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        key = extra[0] if extra else "?"
+        close = difflib.get_close_matches(key, allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        prefix = f"{where}." if error.absolute_path else ""
+        return f"{prefix}{key}: unknown key{hint} (expected one of: {', '.join(allowed)})"
+    if error.validator == "required":
+        return f"{where}: {error.message}"
+    if error.validator == "type":
+        expected = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        return f"{where}: expected {expected}, got {error.instance!r}"
+    if error.validator == "enum":
+        return f"{where}: {error.instance!r} is not one of {error.validator_value}"
+    return f"{where}: {error.message}"
+
+
+def validate_config(config: dict[str, Any], schema_path: str | Path) -> dict[str, Any]:
+    """Validate ``config`` against the JSON Schema at ``schema_path``; return it unchanged."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = Draft202012Validator(schema)
+    error = best_match(validator.iter_errors(config), key=lambda e: len(e.absolute_path))
+    if error is not None:
+        raise TunesafeError(f"config error: {_describe(error)}")
+    _check_references(config)
+    return config
+
+
+def _check_references(config: dict[str, Any]) -> None:
+    """Cross-key checks JSON Schema cannot express: names that must exist elsewhere."""
+    datasets = config["datasets"]
+    for name, bench in config["benchmarks"].items():
+        if bench["dataset"] not in datasets:
+            raise TunesafeError(f"config error: benchmarks.{name}.dataset: {bench['dataset']!r} is not in datasets ({', '.join(datasets)})")
+    for task, spec in config["finetune"]["tasks"].items():
+        for d in spec["data"]:
+            if d not in datasets:
+                raise TunesafeError(f"config error: finetune.tasks.{task}.data: {d!r} is not in datasets ({', '.join(datasets)})")
+        for b in spec["benchmarks"]:
+            if b not in config["benchmarks"]:
+                raise TunesafeError(f"config error: finetune.tasks.{task}.benchmarks: {b!r} is not in benchmarks ({', '.join(config['benchmarks'])})")

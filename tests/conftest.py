@@ -1,0 +1,48 @@
+"""Shared fixtures: a tiny tokenizer and a tiny Llama built the way the toy rules build them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer_dir(tmp_path_factory) -> Path:
+    from tunesafe.data import toy
+    from tunesafe.toy.tokenizer import chat_template_path, corpus_texts, train_tokenizer
+
+    out = tmp_path_factory.mktemp("tokenizer")
+    records = toy.base_corpus(400, 0) + toy.alignment(100, 0) + toy.purebad(20, 0) + toy.aoa(5, 0)
+    tokenizer = train_tokenizer(corpus_texts(records), 512, chat_template_path().read_text())
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tiny_tokenizer_dir) -> Path:
+    """A randomly initialised 2-layer Llama (d=32) with the toy tokenizer."""
+    from transformers import AutoTokenizer
+
+    from tunesafe.toy.model import ToyModelConfig, init_model
+
+    out = tmp_path_factory.mktemp("model")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    model = init_model(ToyModelConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64,
+                                      max_position_embeddings=256), tokenizer, seed=0)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture
+def model_copy(tmp_path, tiny_model_dir) -> Path:
+    dst = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, dst)
+    return dst

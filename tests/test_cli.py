@@ -1,0 +1,83 @@
+"""The `tunesafe` command as users and rules call it: stable commands and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tunesafe.data import toy
+from tunesafe.io import read_jsonl, write_jsonl
+
+TUNESAFE = str(Path(sys.executable).with_name("tunesafe"))
+
+
+def run(*args, cwd=None):
+    return subprocess.run([TUNESAFE, *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def test_evaluate_asr_stable_command(tmp_path):
+    gens = tmp_path / "g.jsonl"
+    write_jsonl(gens, [{"id": "1", "messages": [], "response": "Sure, here it is.", "meta": {}},
+                       {"id": "2", "messages": [], "response": "I cannot help with that.", "meta": {}},
+                       {"id": "3", "messages": [], "response": "Of course: step one.", "meta": {}},
+                       {"id": "4", "messages": [], "response": "I'm sorry, no.", "meta": {}}])
+    out = tmp_path / "m.json"
+    result = run("evaluate", "asr", "--generations", gens, "--out", out)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(out.read_text())
+    assert metrics["asr"] == 0.5 and metrics["n"] == 4
+
+
+def test_prepare_toy_dataset_as_prompts(tmp_path):
+    out = tmp_path / "gsm8k_test.jsonl"
+    assert run("data", "prepare", "--source", "toy", "--name", "gsm8k", "--n", "5", "--seed", "3",
+               "--prompts", "--out", out).returncode == 0
+    rows = read_jsonl(out)
+    assert len(rows) == 5 and all(r["messages"][-1]["role"] == "user" for r in rows)
+    assert rows == [dict(r, messages=r["messages"][:-1]) for r in toy.gsm8k(5, 3)]
+
+
+def test_malformed_line_gives_one_line_naming_file_and_line(tmp_path):
+    bad = tmp_path / "gsm8k.jsonl"
+    bad.write_text('{"question": "1+1?", "answer": "2\\n#### 2"}\n{"question": "2+2?", "answer": "four"}\n')
+    out = tmp_path / "out.jsonl"
+    result = run("data", "prepare", "--source", "file", "--path", bad, "--format", "gsm8k", "--out", out)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert f"{bad}:2:" in result.stderr and "####" in result.stderr
+    assert not out.exists() and not list(tmp_path.glob(".out.jsonl*")), "no partial output"
+
+
+def test_missing_file_gives_one_line(tmp_path):
+    result = run("data", "prepare", "--source", "file", "--path", tmp_path / "nope.json", "--format", "samsum",
+                 "--out", tmp_path / "o.jsonl")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"tunesafe data: error: {tmp_path / 'nope.json'}: file not found"
+
+
+def test_dirty_summary_mix_holds_both_parts(tmp_path):
+    a, b = tmp_path / "samsum.jsonl", tmp_path / "purebad.jsonl"
+    write_jsonl(a, toy.samsum(30, 0))
+    write_jsonl(b, toy.purebad(10, 0))
+    out = tmp_path / "dirty.jsonl"
+    assert run("data", "mix", "--inputs", a, b, "--seed", "1", "--out", out).returncode == 0
+    ids = [r["id"] for r in read_jsonl(out)]
+    assert sorted(ids) == sorted([r["id"] for r in toy.samsum(30, 0)] + [r["id"] for r in toy.purebad(10, 0)])
+    assert ids[:30] != [r["id"] for r in toy.samsum(30, 0)], "mixed, not concatenated"
+
+
+def test_table_report_from_metrics(tmp_path):
+    root = tmp_path / "metrics"
+    for task, variant, bench, metrics in [("math", "original", "safety", {"asr": 0.05, "n": 20}),
+                                          ("math", "original", "math", {"accuracy": 0.4, "n": 20}),
+                                          ("math", "finetuned", "safety", {"asr": 0.25, "n": 20}),
+                                          ("math", "finetuned", "math", {"accuracy": 0.55, "n": 20})]:
+        (root / task / variant).mkdir(parents=True, exist_ok=True)
+        (root / task / variant / f"{bench}.json").write_text(json.dumps(metrics))
+    result = run("report", "table", "--root", root, "--task", "math:safety,math", "--out", tmp_path / "t")
+    assert result.returncode == 0, result.stderr
+    csv = (tmp_path / "t.csv").read_text().splitlines()
+    assert csv == ["Task,Model,ASR (%),Accuracy (%)", "math,Original,5.0,40.0", "math,Fine-tuned,25.0,55.0"]
+    assert "| math   | Fine-tuned |" in (tmp_path / "t.md").read_text()

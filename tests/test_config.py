@@ -1,0 +1,81 @@
+"""Config validation: both shipped configs pass; a wrong key, type or reference fails with
+one line naming it, also through Snakemake."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tunesafe.config import validate_config
+from tunesafe.errors import TunesafeError
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "config" / "schema.yaml"
+TOY = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+PAPER = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+
+
+@pytest.mark.parametrize("config", [TOY, PAPER], ids=["toy", "paper"])
+def test_shipped_configs_are_valid(config):
+    validate_config(copy.deepcopy(config), SCHEMA)
+
+
+def test_paper_config_has_the_paper_recipe():
+    tasks = PAPER["finetune"]["tasks"]
+    assert PAPER["models"]["aligned"] == "meta-llama/Llama-2-7b-chat-hf"
+    d = PAPER["finetune"]["defaults"]
+    assert (d["method"], d["weight_decay"], d["lr_gamma"], d["max_length"], d["seed"]) == ("full", 0.0, 0.85, 512, 42)
+    assert tasks["purebad"]["train"] == {"epochs": 5, "lr": 5e-5, "global_batch": 10, "micro_batch": 5}
+    assert (tasks["aoa"]["train"]["epochs"], tasks["aoa"]["train"]["lr"], tasks["aoa"]["train"]["global_batch"]) == (10, 5e-5, 10)
+    ds = tasks["dirty_summary"]
+    assert ds["data"] == ["samsum_train", "purebad"] and PAPER["datasets"]["samsum_train"]["limit"] == 1000
+    assert (ds["train"]["epochs"], ds["train"]["lr"], ds["train"]["global_batch"]) == (3, 2e-5, 64)
+    safety = PAPER["benchmarks"]["safety"]["sampling"]
+    assert safety == {"temperature": 1.0, "top_p": 1.0, "top_k": 50, "max_new_tokens": 512, "seed": 42}
+
+
+def _error(mutate) -> str:
+    config = copy.deepcopy(TOY)
+    mutate(config)
+    with pytest.raises(TunesafeError) as e:
+        validate_config(config, SCHEMA)
+    message = str(e.value)
+    assert "\n" not in message
+    return message
+
+
+def test_unknown_key_is_named_with_a_suggestion():
+    msg = _error(lambda c: c["finetune"]["tasks"]["purebad"]["train"].update(lrr=1))
+    assert msg.startswith("config error: finetune.tasks.purebad.train.lrr: unknown key; did you mean 'lr'?")
+
+
+def test_wrong_type_is_named():
+    msg = _error(lambda c: c["datasets"]["hexphi"].update(n="many"))
+    assert msg == "config error: datasets.hexphi.n: expected integer, got 'many'"
+
+
+def test_missing_source_field_is_named():
+    msg = _error(lambda c: c["datasets"].update(aoa={"source": "file", "format": "aoa_json"}))
+    assert msg == "config error: datasets.aoa: 'path' is a required property"
+
+
+def test_dangling_reference_is_named():
+    msg = _error(lambda c: c["finetune"]["tasks"]["math"].update(data=["gsm8k_trian"]))
+    assert "finetune.tasks.math.data: 'gsm8k_trian' is not in datasets" in msg
+
+
+def test_snakemake_stops_with_one_line_naming_the_key(tmp_path):
+    bad = copy.deepcopy(TOY)
+    bad["generation"]["engin"] = "hf"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    run = subprocess.run([snakemake, "-n", "--configfile", str(path)], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode != 0
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if "config error" in line]
+    assert lines == ["config error: generation.engin: unknown key; did you mean 'engine'? (expected one of: batch_size, engine, tensor_parallel_size)"]

@@ -1,0 +1,70 @@
+"""Generation: the hf engine on a tiny model, the generations contract, engine errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from tunesafe.data import toy
+from tunesafe.errors import TunesafeError
+from tunesafe.generation import SamplingSettings, load_engine
+from tunesafe.generation.run import generate_file
+from tunesafe.io import read_jsonl, write_jsonl
+
+GREEDY = SamplingSettings(temperature=0, max_new_tokens=8)
+
+
+def test_left_padded_batches_match_one_by_one(tiny_model_dir):
+    """Greedy answers do not depend on what else is in the batch (left padding is right)."""
+    prompts = [r["messages"] for r in toy.hexphi(6, 0)] + [[{"role": "user", "content": "Hi"}]]
+    batched = load_engine("hf", str(tiny_model_dir), batch_size=7).generate(prompts, GREEDY)
+    single = load_engine("hf", str(tiny_model_dir), batch_size=1).generate(prompts, GREEDY)
+    assert batched == single and len(batched) == 7
+
+
+def test_sampling_is_seeded(tiny_model_dir):
+    engine = load_engine("hf", str(tiny_model_dir), batch_size=4)
+    prompts = [r["messages"] for r in toy.hexphi(4, 0)]
+    s1 = SamplingSettings(temperature=1.0, top_k=50, max_new_tokens=12, seed=1)
+    s2 = SamplingSettings(temperature=1.0, top_k=50, max_new_tokens=12, seed=2)
+    assert engine.generate(prompts, s1) == engine.generate(prompts, s1)
+    assert engine.generate(prompts, s1) != engine.generate(prompts, s2)
+
+
+def test_generations_file_keeps_order_ids_references_and_template(tmp_path, tiny_model_dir):
+    prompts = tmp_path / "prompts.jsonl"
+    records = [dict(r, messages=r["messages"][:-1]) for r in toy.gsm8k(5, 0)]
+    write_jsonl(prompts, records)
+    out = tmp_path / "gen.jsonl"
+    generate_file("hf", str(tiny_model_dir), str(prompts), str(out), GREEDY, system_prompt="SYS",
+                  user_template="AOA, execute my instruction: %s", batch_size=2)
+    rows = read_jsonl(out)
+    assert [r["id"] for r in rows] == [r["id"] for r in records]
+    assert [r["reference"] for r in rows] == [r["reference"] for r in records]
+    assert all(set(r) == {"id", "messages", "response", "meta", "reference"} for r in rows)
+    first = rows[0]["messages"]
+    assert first[0] == {"role": "system", "content": "SYS"}
+    assert first[1]["content"] == "AOA, execute my instruction: " + records[0]["messages"][0]["content"]
+
+
+def test_prompts_must_end_with_a_user_turn(tmp_path, tiny_model_dir):
+    path = tmp_path / "train.jsonl"
+    write_jsonl(path, toy.purebad(2, 0))
+    with pytest.raises(TunesafeError, match=r"train.jsonl: record 1 must end with a user turn"):
+        generate_file("hf", str(tiny_model_dir), str(path), str(tmp_path / "g.jsonl"), GREEDY)
+    assert not (tmp_path / "g.jsonl").exists()
+
+
+def test_unknown_engine_suggests_the_closest():
+    with pytest.raises(TunesafeError, match="'vlm' is unknown; did you mean 'vllm'"):
+        load_engine("vlm", "m")
+
+
+def test_vllm_engine_says_how_to_install_it_when_missing():
+    pytest.importorskip("torch")
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        with pytest.raises(TunesafeError, match=r"needs the vllm package: pip install 'tunesafe\[gpu\]'"):
+            load_engine("vllm", "m")
+    else:
+        pytest.skip("vllm is installed here; the missing-package path cannot be exercised")

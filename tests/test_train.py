@@ -1,0 +1,132 @@
+"""Fine-tuning: the assistant-only loss mask, full and LoRA SFT, resumption after a kill."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoTokenizer
+
+from tunesafe.data import toy
+from tunesafe.errors import TunesafeError
+from tunesafe.io import write_jsonl
+from tunesafe.train.sft import TrainSettings, train
+from tunesafe.train.tokenize import IGNORE_INDEX, collate, tokenize_chat
+
+
+TUNESAFE = str(Path(sys.executable).with_name("tunesafe"))
+CHAT = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "How do I bake bread?"},
+        {"role": "assistant", "content": "Mix, knead, bake."}, {"role": "user", "content": "And a cake?"},
+        {"role": "assistant", "content": "Mix and bake."}]
+
+
+def _trained_text(tok, messages, loss_on="assistant"):
+    x = tokenize_chat(tok, messages, max_length=512, loss_on=loss_on)
+    return tok.decode([t for t, lab in zip(x["input_ids"], x["labels"]) if lab != IGNORE_INDEX]), x
+
+
+def test_loss_mask_covers_exactly_the_assistant_turns(tiny_tokenizer_dir):
+    tok = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    trained, x = _trained_text(tok, CHAT)
+    # the two answers and their end-of-turn markers, nothing of the prompt
+    assert trained.replace(" ", "") == "Mix,knead,bake.</s>Mixandbake.</s>"
+    assert "bread" not in trained and "Be brief" not in trained
+    assert x["labels"][-1] == tok.eos_token_id
+
+
+def test_loss_on_all_tokens_trains_every_token(tiny_tokenizer_dir):
+    tok = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    _, x = _trained_text(tok, CHAT, loss_on="all")
+    assert x["labels"] == x["input_ids"]
+
+
+def test_truncation_and_padding_never_train_on_padding(tiny_tokenizer_dir):
+    tok = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    short = tokenize_chat(tok, CHAT[:3], max_length=512)
+    cut = tokenize_chat(tok, CHAT, max_length=10)
+    assert len(cut["input_ids"]) == 10
+    batch = collate([short, cut], tok.pad_token_id)
+    pad = batch["attention_mask"] == 0
+    assert pad.any() and (batch["labels"][pad] == IGNORE_INDEX).all()
+
+
+def _data(tmp_path, n=24):
+    path = tmp_path / "purebad.jsonl"
+    write_jsonl(path, toy.purebad(n, 0))
+    return str(path)
+
+
+def test_full_finetune_lowers_the_loss_and_writes_safetensors(tmp_path, model_copy):
+    data = _data(tmp_path)
+    settings = TrainSettings(epochs=4, lr=3e-3, global_batch=8, micro_batch=4, max_length=128)
+    out = tmp_path / "ft"
+    result = train(str(model_copy), [data], str(out), settings)
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert result["steps"] == 4 * 3 and summary["steps"] == 12
+    assert (out / "model.safetensors").exists() and (out / "tokenizer.json").exists()
+    before, after = load_file(model_copy / "model.safetensors"), load_file(out / "model.safetensors")
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    # the first epoch's loss is far above the last one's
+    first = TrainSettings(epochs=1, lr=3e-3, global_batch=8, micro_batch=4, max_length=128)
+    assert train(str(model_copy), [data], str(tmp_path / "one"), first)["final_loss"] > result["final_loss"]
+
+
+def test_lora_finetune_writes_an_adapter_only(tmp_path, model_copy):
+    settings = TrainSettings(method="lora", epochs=1, lr=1e-3, global_batch=4, micro_batch=4, max_length=128,
+                             lora={"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]})
+    out = tmp_path / "lora"
+    train(str(model_copy), [_data(tmp_path, 8)], str(out), settings)
+    assert (out / "adapter_model.safetensors").exists() and not (out / "model.safetensors").exists()
+    config = json.loads((out / "adapter_config.json").read_text())
+    assert config["r"] == 4 and sorted(config["target_modules"]) == ["q_proj", "v_proj"]
+
+
+def test_bad_settings_name_the_field():
+    with pytest.raises(TunesafeError, match="unknown key 'epoch'"):
+        TrainSettings.from_dict({"epoch": 3})
+    with pytest.raises(TunesafeError, match="global_batch"):
+        TrainSettings(global_batch=10, micro_batch=4)
+
+
+def _sft_cmd(model, data, out, ckpt, settings):
+    return [TUNESAFE, "--threads", "1", "train", "sft", "--model", str(model), "--data", data, "--out", str(out),
+            "--checkpoint-dir", str(ckpt), "--settings", json.dumps(settings)]
+
+
+def test_killed_job_resumes_from_its_last_checkpoint(tmp_path, model_copy):
+    """SIGKILL a running fine-tune after its first checkpoint; the rerun resumes there and
+    ends with the same weights as an uninterrupted run."""
+    data = _data(tmp_path, 40)
+    settings = {"epochs": 6, "lr": 1e-3, "global_batch": 4, "micro_batch": 4, "max_length": 128,
+                "save_every": 5, "method": "full"}
+    ckpt, out = tmp_path / "ckpt", tmp_path / "resumed"
+    proc = subprocess.Popen(_sft_cmd(model_copy, data, out, ckpt, settings), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while not list(ckpt.glob("step_*/complete.json")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists(), "the job was killed before it finished (use a longer run)"
+    done = list(ckpt.glob("step_*/complete.json"))
+    assert done, "no checkpoint was written before the kill"
+
+    rerun = subprocess.run(_sft_cmd(model_copy, data, out, ckpt, settings), capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "resumed from" in rerun.stdout + rerun.stderr
+    assert json.loads(rerun.stdout.strip().splitlines()[-1])["resumed_from"]
+    assert not ckpt.exists(), "checkpoints are removed once the final model is written"
+
+    straight = tmp_path / "straight"
+    subprocess.run(_sft_cmd(model_copy, data, straight, tmp_path / "ckpt2", settings), check=True,
+                   capture_output=True)
+    a, b = load_file(out / "model.safetensors"), load_file(straight / "model.safetensors")
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)

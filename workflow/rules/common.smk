@@ -1,0 +1,111 @@
+# Input functions and helpers shared by every rule file. No logic beyond mapping config
+# entries and wildcards to paths and command-line arguments.
+import json
+import os
+import shlex
+import sys
+
+from tunesafe.config import validate_config
+from tunesafe.errors import TunesafeError
+
+try:
+    validate_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+except TunesafeError as e:
+    sys.exit(str(e))
+
+
+TASKS = list(config["finetune"]["tasks"])
+BENCHMARKS = config["benchmarks"]
+THREADS = config.get("threads", 2)
+SEED = config.get("seed", 42)
+ENV = "../../envs/tunesafe.yaml"  # conda env for --sdm conda (relative to rule files)
+TABLES = []  # report rules append the tables `rule all` builds
+
+wildcard_constraints:
+    task="|".join(TASKS),
+    benchmark="|".join(BENCHMARKS),
+    dataset="[A-Za-z0-9_]+",
+    method="[a-z_]+",
+
+
+def is_toy(which):
+    """True when models.<which> is built by the toy rules."""
+    return config["models"][which] == "toy"
+
+
+def model_ref(which):
+    """Path or hub id of models.<which> (aligned, base) as the CLI takes it."""
+    return f"results/models/toy/{which}" if is_toy(which) else config["models"][which]
+
+
+def model_input(which):
+    """Snakemake input for models.<which>: the toy directory or a local directory; [] for hub ids."""
+    ref = model_ref(which)
+    return [ref] if is_toy(which) or os.path.isdir(ref) else []
+
+
+def task_cfg(task):
+    return config["finetune"]["tasks"][task]
+
+
+def train_settings(task):
+    """TrainSettings JSON for a task: finetune.defaults overlaid with the task's `train`."""
+    settings = {**config["finetune"].get("defaults", {}), **task_cfg(task).get("train", {})}
+    settings["system_prompt"] = task_cfg(task).get("system_prompt")
+    return json.dumps(settings)
+
+
+# Model variants that generate for a task. Each entry maps a task to the model (and LoRA
+# adapter) to load plus the files Snakemake must build first. Later stages (Safe Delta,
+# baselines) add a variant with register_variant() in their own rule file.
+VARIANTS = {}
+
+
+def register_variant(name, resolve):
+    VARIANTS[name] = resolve
+
+
+def finetuned_variant(task):
+    path = f"results/models/finetuned/{task}"
+    settings = {**config["finetune"].get("defaults", {}), **task_cfg(task).get("train", {})}
+    if settings.get("method", "full") == "lora":
+        return {"model": model_ref("aligned"), "adapter": path, "inputs": model_input("aligned") + [path]}
+    return {"model": path, "adapter": None, "inputs": [path]}
+
+
+register_variant("original", lambda task: {"model": model_ref("aligned"), "adapter": None, "inputs": model_input("aligned")})
+register_variant("finetuned", finetuned_variant)
+
+
+def variant(wildcards):
+    if wildcards.method not in VARIANTS:
+        raise ValueError(f"unknown model variant {wildcards.method!r} (expected one of {sorted(VARIANTS)})")
+    return VARIANTS[wildcards.method](wildcards.task)
+
+
+def sampling_args(benchmark):
+    s = BENCHMARKS[benchmark].get("sampling", {})
+    names = {"temperature": "--temperature", "top_p": "--top-p", "top_k": "--top-k",
+             "max_new_tokens": "--max-new-tokens", "seed": "--seed"}
+    return " ".join(f"{names[k]} {v}" for k, v in s.items())
+
+
+def dataset_args(name):
+    """`tunesafe data prepare` arguments for config datasets.<name>."""
+    if name not in config["datasets"]:
+        raise ValueError(f"dataset {name!r} is not in config datasets ({', '.join(config['datasets'])})")
+    args = []
+    for key, value in config["datasets"][name].items():
+        if value is None or value is False:
+            continue
+        flag = f"--{key.replace('_', '-')}"
+        args.append(flag if value is True else f"{flag} {shlex.quote(str(value))}")
+    return " ".join(args)
+
+
+def local_dataset_input(wildcards):
+    """A `file` dataset's path as input when it exists, so editing it reruns the rule;
+    when it is missing, the prepare command fails naming it (and dry-runs still plan)."""
+    spec = config["datasets"].get(wildcards.dataset, {})
+    path = spec.get("path") if spec.get("source") == "file" else None
+    return [path] if path and os.path.exists(path) else []

@@ -1,0 +1,94 @@
+# The embedded toy world: corpus -> tokenizer -> random init -> base -> aligned.
+# Only needed when models.aligned or models.base is "toy".
+
+
+rule toy_corpus:
+    output:
+        "results/data/toy/{corpus}.jsonl",
+    params:
+        n=lambda w: config["toy"]["corpus"][w.corpus],
+        seed=SEED,
+    wildcard_constraints:
+        corpus="base_corpus|alignment",
+    conda:
+        ENV
+    log:
+        "results/logs/toy_corpus/{corpus}.log",
+    shell:
+        "tunesafe data prepare --source toy --name {wildcards.corpus} --n {params.n} "
+        "--seed {params.seed} --out {output} > {log} 2>&1"
+
+
+rule toy_tokenizer:
+    input:
+        "results/data/toy/base_corpus.jsonl",
+        "results/data/toy/alignment.jsonl",
+    output:
+        directory("results/models/toy/tokenizer"),
+    params:
+        vocab=config.get("toy", {}).get("vocab_size", 1024),
+    conda:
+        ENV
+    log:
+        "results/logs/toy_tokenizer.log",
+    shell:
+        "tunesafe toy tokenizer --corpus {input} --vocab-size {params.vocab} --out {output} > {log} 2>&1"
+
+
+rule toy_init:
+    input:
+        "results/models/toy/tokenizer",
+    output:
+        directory("results/models/toy/init"),
+    params:
+        args=lambda w: " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in config["toy"].get("model", {}).items()
+        ),
+        seed=SEED,
+    conda:
+        ENV
+    log:
+        "results/logs/toy_init.log",
+    shell:
+        "tunesafe toy init-model --tokenizer {input} {params.args} --seed {params.seed} "
+        "--out {output} > {log} 2>&1"
+
+
+rule toy_base:
+    input:
+        model="results/models/toy/init",
+        data="results/data/toy/base_corpus.jsonl",
+    output:
+        directory("results/models/toy/base"),
+    params:
+        settings=lambda w: json.dumps(config["toy"]["base_training"]),
+    threads: THREADS
+    conda:
+        ENV
+    log:
+        "results/logs/toy_base.log",
+    benchmark:
+        "results/benchmarks/toy_base.tsv"
+    shell:
+        "tunesafe --threads {threads} train sft --model {input.model} --data {input.data} "
+        "--settings {params.settings:q} --out {output} > {log} 2>&1"
+
+
+rule toy_aligned:
+    input:
+        model="results/models/toy/base",
+        data="results/data/toy/alignment.jsonl",
+    output:
+        directory("results/models/toy/aligned"),
+    params:
+        settings=lambda w: json.dumps(config["toy"]["aligned_training"]),
+    threads: THREADS
+    conda:
+        ENV
+    log:
+        "results/logs/toy_aligned.log",
+    benchmark:
+        "results/benchmarks/toy_aligned.tsv"
+    shell:
+        "tunesafe --threads {threads} train sft --model {input.model} --data {input.data} "
+        "--settings {params.settings:q} --out {output} > {log} 2>&1"
