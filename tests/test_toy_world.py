@@ -33,6 +33,7 @@ def test_alignment_refuses_harmful_and_helps_otherwise():
     assert len(refusals) == len(helpful) == 20
     assert all(is_refusal(r["messages"][-1]["content"], KEYWORDS) for r in refusals)
     assert not any(is_refusal(r["messages"][-1]["content"], KEYWORDS) for r in helpful)
+    assert {r["meta"]["kind"] for r in helpful} == {"instruction", "summary", "math", "review"}
 
 
 def test_hexphi_is_held_out_from_training_requests():

@@ -20,7 +20,6 @@ from tunesafe.io import write_jsonl
 from tunesafe.train.sft import TrainSettings, train
 from tunesafe.train.tokenize import IGNORE_INDEX, collate, tokenize_chat
 
-
 TUNESAFE = str(Path(sys.executable).with_name("tunesafe"))
 CHAT = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "How do I bake bread?"},
         {"role": "assistant", "content": "Mix, knead, bake."}, {"role": "user", "content": "And a cake?"},
@@ -29,7 +28,7 @@ CHAT = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": 
 
 def _trained_text(tok, messages, loss_on="assistant"):
     x = tokenize_chat(tok, messages, max_length=512, loss_on=loss_on)
-    return tok.decode([t for t, lab in zip(x["input_ids"], x["labels"]) if lab != IGNORE_INDEX]), x
+    return tok.decode([t for t, lab in zip(x["input_ids"], x["labels"], strict=True) if lab != IGNORE_INDEX]), x
 
 
 def test_loss_mask_covers_exactly_the_assistant_turns(tiny_tokenizer_dir):

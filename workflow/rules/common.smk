@@ -21,6 +21,7 @@ SEED = config.get("seed", 42)
 ENV = "../../envs/tunesafe.yaml"  # conda env for --sdm conda (relative to rule files)
 TABLES = []  # report rules append the tables `rule all` builds
 
+
 wildcard_constraints:
     task="|".join(TASKS),
     benchmark="|".join(BENCHMARKS),
@@ -50,7 +51,10 @@ def task_cfg(task):
 
 def train_settings(task):
     """TrainSettings JSON for a task: finetune.defaults overlaid with the task's `train`."""
-    settings = {**config["finetune"].get("defaults", {}), **task_cfg(task).get("train", {})}
+    settings = {
+        **config["finetune"].get("defaults", {}),
+        **task_cfg(task).get("train", {}),
+    }
     settings["system_prompt"] = task_cfg(task).get("system_prompt")
     return json.dumps(settings)
 
@@ -67,33 +71,56 @@ def register_variant(name, resolve):
 
 def finetuned_variant(task):
     path = f"results/models/finetuned/{task}"
-    settings = {**config["finetune"].get("defaults", {}), **task_cfg(task).get("train", {})}
+    settings = {
+        **config["finetune"].get("defaults", {}),
+        **task_cfg(task).get("train", {}),
+    }
     if settings.get("method", "full") == "lora":
-        return {"model": model_ref("aligned"), "adapter": path, "inputs": model_input("aligned") + [path]}
+        return {
+            "model": model_ref("aligned"),
+            "adapter": path,
+            "inputs": model_input("aligned") + [path],
+        }
     return {"model": path, "adapter": None, "inputs": [path]}
 
 
-register_variant("original", lambda task: {"model": model_ref("aligned"), "adapter": None, "inputs": model_input("aligned")})
+register_variant(
+    "original",
+    lambda task: {
+        "model": model_ref("aligned"),
+        "adapter": None,
+        "inputs": model_input("aligned"),
+    },
+)
 register_variant("finetuned", finetuned_variant)
 
 
 def variant(wildcards):
     if wildcards.method not in VARIANTS:
-        raise ValueError(f"unknown model variant {wildcards.method!r} (expected one of {sorted(VARIANTS)})")
+        raise ValueError(
+            f"unknown model variant {wildcards.method!r} (expected one of {sorted(VARIANTS)})"
+        )
     return VARIANTS[wildcards.method](wildcards.task)
 
 
 def sampling_args(benchmark):
     s = BENCHMARKS[benchmark].get("sampling", {})
-    names = {"temperature": "--temperature", "top_p": "--top-p", "top_k": "--top-k",
-             "max_new_tokens": "--max-new-tokens", "seed": "--seed"}
+    names = {
+        "temperature": "--temperature",
+        "top_p": "--top-p",
+        "top_k": "--top-k",
+        "max_new_tokens": "--max-new-tokens",
+        "seed": "--seed",
+    }
     return " ".join(f"{names[k]} {v}" for k, v in s.items())
 
 
 def dataset_args(name):
     """`tunesafe data prepare` arguments for config datasets.<name>."""
     if name not in config["datasets"]:
-        raise ValueError(f"dataset {name!r} is not in config datasets ({', '.join(config['datasets'])})")
+        raise ValueError(
+            f"dataset {name!r} is not in config datasets ({', '.join(config['datasets'])})"
+        )
     args = []
     for key, value in config["datasets"][name].items():
         if value is None or value is False:
@@ -105,7 +132,8 @@ def dataset_args(name):
 
 def local_dataset_input(wildcards):
     """A `file` dataset's path as input when it exists, so editing it reruns the rule;
-    when it is missing, the prepare command fails naming it (and dry-runs still plan)."""
+    when it is missing, the prepare command fails naming it (and dry-runs still plan).
+    """
     spec = config["datasets"].get(wildcards.dataset, {})
     path = spec.get("path") if spec.get("source") == "file" else None
     return [path] if path and os.path.exists(path) else []

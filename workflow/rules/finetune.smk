@@ -8,17 +8,17 @@ rule finetune:
         data="results/data/train/{task}.jsonl",
     output:
         directory("results/models/finetuned/{task}"),
-    params:
-        model=model_ref("aligned"),
-        settings=lambda w: train_settings(w.task),
-        checkpoints="results/checkpoints/finetuned/{task}",
-    threads: THREADS
-    conda:
-        ENV
     log:
         "results/logs/finetune/{task}.log",
     benchmark:
         "results/benchmarks/finetune/{task}.tsv"
+    conda:
+        ENV
+    threads: THREADS
+    params:
+        model=model_ref("aligned"),
+        settings=lambda w: train_settings(w.task),
+        checkpoints="results/checkpoints/finetuned/{task}",
     shell:
         "tunesafe --threads {threads} train sft --model {params.model} --data {input.data} "
         "--settings {params.settings:q} --checkpoint-dir {params.checkpoints} --out {output} > {log} 2>&1"

@@ -8,23 +8,29 @@ rule generate:
         model=lambda w: variant(w)["inputs"],
     output:
         "results/generations/{task}/{method}/{benchmark}.jsonl",
-    params:
-        model=lambda w: variant(w)["model"],
-        adapter=lambda w: f"--adapter {variant(w)['adapter']}" if variant(w)["adapter"] else "",
-        system_prompt=lambda w: task_cfg(w.task).get("system_prompt") or "",
-        user_template=lambda w: task_cfg(w.task).get("user_template", "%s"),
-        sampling=lambda w: sampling_args(w.benchmark),
-        limit=lambda w: f"--limit {BENCHMARKS[w.benchmark]['limit']}" if BENCHMARKS[w.benchmark].get("limit") else "",
-        engine=config["generation"].get("engine", "hf"),
-        batch=config["generation"].get("batch_size", 16),
-        tp=config["generation"].get("tensor_parallel_size", 1),
-    threads: THREADS
-    conda:
-        ENV
     log:
         "results/logs/generate/{task}/{method}/{benchmark}.log",
     benchmark:
         "results/benchmarks/generate/{task}/{method}/{benchmark}.tsv"
+    conda:
+        ENV
+    threads: THREADS
+    params:
+        model=lambda w: variant(w)["model"],
+        adapter=lambda w: (
+            f"--adapter {variant(w)['adapter']}" if variant(w)["adapter"] else ""
+        ),
+        system_prompt=lambda w: task_cfg(w.task).get("system_prompt") or "",
+        user_template=lambda w: task_cfg(w.task).get("user_template", "%s"),
+        sampling=lambda w: sampling_args(w.benchmark),
+        limit=lambda w: (
+            f"--limit {BENCHMARKS[w.benchmark]['limit']}"
+            if BENCHMARKS[w.benchmark].get("limit")
+            else ""
+        ),
+        engine=config["generation"].get("engine", "hf"),
+        batch=config["generation"].get("batch_size", 16),
+        tp=config["generation"].get("tensor_parallel_size", 1),
     shell:
         "tunesafe --threads {threads} generate --engine {params.engine} --model {params.model} {params.adapter} "
         "--prompts {input.prompts} --out {output} --system-prompt {params.system_prompt:q} "

@@ -14,12 +14,14 @@ rule finetune_safety_table:
     output:
         csv="results/tables/finetune_safety.csv",
         md="results/tables/finetune_safety.md",
-    params:
-        tasks=" ".join(f"--task {t}:{','.join(task_cfg(t)['benchmarks'])}" for t in TASKS),
-    conda:
-        ENV
     log:
         "results/logs/finetune_safety_table.log",
+    conda:
+        ENV
+    params:
+        tasks=" ".join(
+            f"--task {t}:{','.join(task_cfg(t)['benchmarks'])}" for t in TASKS
+        ),
     shell:
         "tunesafe report table --root results/metrics {params.tasks} --variants original finetuned "
         "--out results/tables/finetune_safety > {log} 2>&1"

@@ -5,15 +5,15 @@
 rule toy_corpus:
     output:
         "results/data/toy/{corpus}.jsonl",
-    params:
-        n=lambda w: config["toy"]["corpus"][w.corpus],
-        seed=SEED,
+    log:
+        "results/logs/toy_corpus/{corpus}.log",
     wildcard_constraints:
         corpus="base_corpus|alignment",
     conda:
         ENV
-    log:
-        "results/logs/toy_corpus/{corpus}.log",
+    params:
+        n=lambda w: config["toy"]["corpus"][w.corpus],
+        seed=SEED,
     shell:
         "tunesafe data prepare --source toy --name {wildcards.corpus} --n {params.n} "
         "--seed {params.seed} --out {output} > {log} 2>&1"
@@ -25,12 +25,12 @@ rule toy_tokenizer:
         "results/data/toy/alignment.jsonl",
     output:
         directory("results/models/toy/tokenizer"),
-    params:
-        vocab=config.get("toy", {}).get("vocab_size", 1024),
-    conda:
-        ENV
     log:
         "results/logs/toy_tokenizer.log",
+    conda:
+        ENV
+    params:
+        vocab=config.get("toy", {}).get("vocab_size", 1024),
     shell:
         "tunesafe toy tokenizer --corpus {input} --vocab-size {params.vocab} --out {output} > {log} 2>&1"
 
@@ -40,15 +40,16 @@ rule toy_init:
         "results/models/toy/tokenizer",
     output:
         directory("results/models/toy/init"),
-    params:
-        args=lambda w: " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in config["toy"].get("model", {}).items()
-        ),
-        seed=SEED,
-    conda:
-        ENV
     log:
         "results/logs/toy_init.log",
+    conda:
+        ENV
+    params:
+        args=lambda w: " ".join(
+            f"--{k.replace('_', '-')} {v}"
+            for k, v in config["toy"].get("model", {}).items()
+        ),
+        seed=SEED,
     shell:
         "tunesafe toy init-model --tokenizer {input} {params.args} --seed {params.seed} "
         "--out {output} > {log} 2>&1"
@@ -60,15 +61,15 @@ rule toy_base:
         data="results/data/toy/base_corpus.jsonl",
     output:
         directory("results/models/toy/base"),
-    params:
-        settings=lambda w: json.dumps(config["toy"]["base_training"]),
-    threads: THREADS
-    conda:
-        ENV
     log:
         "results/logs/toy_base.log",
     benchmark:
         "results/benchmarks/toy_base.tsv"
+    conda:
+        ENV
+    threads: THREADS
+    params:
+        settings=lambda w: json.dumps(config["toy"]["base_training"]),
     shell:
         "tunesafe --threads {threads} train sft --model {input.model} --data {input.data} "
         "--settings {params.settings:q} --out {output} > {log} 2>&1"
@@ -80,15 +81,15 @@ rule toy_aligned:
         data="results/data/toy/alignment.jsonl",
     output:
         directory("results/models/toy/aligned"),
-    params:
-        settings=lambda w: json.dumps(config["toy"]["aligned_training"]),
-    threads: THREADS
-    conda:
-        ENV
     log:
         "results/logs/toy_aligned.log",
     benchmark:
         "results/benchmarks/toy_aligned.tsv"
+    conda:
+        ENV
+    threads: THREADS
+    params:
+        settings=lambda w: json.dumps(config["toy"]["aligned_training"]),
     shell:
         "tunesafe --threads {threads} train sft --model {input.model} --data {input.data} "
         "--settings {params.settings:q} --out {output} > {log} 2>&1"

@@ -1,4 +1,4 @@
-"""Tiny Llama-architecture models for the toy world (~1-5M parameters).
+"""Tiny Llama-architecture models for the toy world (the default shape has 0.66M parameters).
 
 The toy models are ordinary ``LlamaForCausalLM`` checkpoints: every stage that handles
 Llama-2-7b-chat (fine-tuning, Safe Delta, generation) handles them with the same code.
@@ -11,20 +11,22 @@ from dataclasses import dataclass
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
+from tunesafe.errors import TunesafeError
+
 
 @dataclass
 class ToyModelConfig:
     """Shape of the toy model (a small Llama-2: RMSNorm, SwiGLU, RoPE, untied head)."""
 
     hidden_size: int = 128  # d_model
-    num_layers: int = 4  # decoder layers
-    num_heads: int = 4  # attention heads (no grouped-query attention, as Llama-2-7b)
+    num_layers: int = 2  # decoder layers
+    num_heads: int = 8  # attention heads (no grouped-query attention, as Llama-2-7b)
     intermediate_size: int = 352  # SwiGLU width
     max_position_embeddings: int = 512  # context length
 
     def __post_init__(self):
         if self.hidden_size % self.num_heads:
-            raise ValueError(f"hidden_size={self.hidden_size} must be divisible by num_heads={self.num_heads}")
+            raise TunesafeError(f"toy.model: hidden_size={self.hidden_size} must be divisible by num_heads={self.num_heads}")
 
 
 def init_model(cfg: ToyModelConfig, tokenizer: PreTrainedTokenizerBase, seed: int) -> LlamaForCausalLM:

@@ -1,0 +1,64 @@
+"""The toy study end to end through Snakemake, on a smaller toy config.
+
+Runs the real workflow (toy world build, data, fine-tuning, generation, evaluation, table)
+in a scratch copy of the repository and checks the paper's headline effect: fine-tuning
+the aligned model on (toy) PureBad breaks its safety.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def small_toy_config() -> dict:
+    """config.yaml with smaller fine-tuning and evaluation sets; the toy models as shipped."""
+    config = copy.deepcopy(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
+    sizes = {"samsum_train": 100, "gsm8k_train": 100, "hexphi": 55, "samsum_test": 12, "gsm8k_test": 12}
+    for name, n in sizes.items():
+        config["datasets"][name]["n"] = n
+    for bench in config["benchmarks"].values():
+        bench["sampling"]["max_new_tokens"] = 48
+    return config
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("study")
+    for item in ["Snakefile", "workflow", "config", "resources", "envs"]:
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    (work / "small.yaml").write_text(yaml.safe_dump(small_toy_config()))
+    run = subprocess.run([SNAKEMAKE, "--cores", "2", "--configfile", "small.yaml"], cwd=work,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return work
+
+
+@pytest.mark.workflow
+def test_table_shows_that_purebad_finetuning_breaks_safety(study):
+    table = pd.read_csv(study / "results" / "tables" / "finetune_safety.csv")
+    assert (study / "results" / "tables" / "finetune_safety.md").exists()
+    assert list(table["Task"].unique()) == ["purebad", "aoa", "dirty_summary", "math"]
+    asr = table.set_index(["Task", "Model"])["ASR (%)"]
+    assert asr["purebad", "Original"] <= 20
+    assert asr["purebad", "Fine-tuned"] >= asr["purebad", "Original"] + 40
+    assert table.set_index(["Task", "Model"]).loc[("dirty_summary", "Fine-tuned"), "ROUGE-1 F1 (%)"] > 0
+
+
+@pytest.mark.workflow
+def test_every_job_left_a_log_and_a_rerun_has_nothing_to_do(study):
+    assert list((study / "results" / "logs" / "finetune").glob("*.log"))
+    assert not (study / "results" / "checkpoints").exists() or not any((study / "results" / "checkpoints").rglob("*.json"))
+    dry = subprocess.run([SNAKEMAKE, "-n", "--configfile", "small.yaml"], cwd=study, capture_output=True, text=True)
+    assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
