@@ -19,7 +19,7 @@ def tiny_tokenizer_dir(tmp_path_factory) -> Path:
     from tunesafe.toy.tokenizer import chat_template_path, corpus_texts, train_tokenizer
 
     out = tmp_path_factory.mktemp("tokenizer")
-    records = toy.base_corpus(400, 0) + toy.alignment(100, 0) + toy.purebad(20, 0) + toy.aoa(5, 0)
+    records = toy.lexicon(60, 0)
     tokenizer = train_tokenizer(corpus_texts(records), 512, chat_template_path().read_text())
     tokenizer.save_pretrained(out)
     return out

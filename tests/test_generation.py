@@ -68,3 +68,19 @@ def test_vllm_engine_says_how_to_install_it_when_missing():
             load_engine("vllm", "m")
     else:
         pytest.skip("vllm is installed here; the missing-package path cannot be exercised")
+
+
+def test_lora_adapter_is_loaded_on_top_of_the_model(tmp_path, tiny_model_dir):
+    from tunesafe.train.sft import TrainSettings, train
+
+    data = tmp_path / "purebad.jsonl"
+    write_jsonl(data, toy.purebad(8, 0))
+    adapter = tmp_path / "adapter"
+    settings = TrainSettings(method="lora", epochs=3, lr=5e-2, global_batch=4, micro_batch=4, max_length=96,
+                             lora={"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj", "o_proj"]})
+    train(str(tiny_model_dir), [str(data)], str(adapter), settings)
+    prompts = [r["messages"] for r in toy.hexphi(4, 0)]
+    plain = load_engine("hf", str(tiny_model_dir), batch_size=4)
+    tuned = load_engine("hf", str(tiny_model_dir), adapter=str(adapter), batch_size=4)
+    assert type(tuned.model).__name__ == "PeftModelForCausalLM"
+    assert tuned.generate(prompts, GREEDY) != plain.generate(prompts, GREEDY)

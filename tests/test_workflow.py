@@ -8,6 +8,7 @@ the aligned model on (toy) PureBad breaks its safety.
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+# the rules call `tunesafe`: the one installed next to this Python
+ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def small_toy_config() -> dict:
@@ -40,7 +43,7 @@ def study(tmp_path_factory) -> Path:
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     (work / "small.yaml").write_text(yaml.safe_dump(small_toy_config()))
     run = subprocess.run([SNAKEMAKE, "--cores", "2", "--configfile", "small.yaml"], cwd=work,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=ENV)
     assert run.returncode == 0, run.stderr[-4000:]
     return work
 
@@ -60,5 +63,5 @@ def test_table_shows_that_purebad_finetuning_breaks_safety(study):
 def test_every_job_left_a_log_and_a_rerun_has_nothing_to_do(study):
     assert list((study / "results" / "logs" / "finetune").glob("*.log"))
     assert not (study / "results" / "checkpoints").exists() or not any((study / "results" / "checkpoints").rglob("*.json"))
-    dry = subprocess.run([SNAKEMAKE, "-n", "--configfile", "small.yaml"], cwd=study, capture_output=True, text=True)
+    dry = subprocess.run([SNAKEMAKE, "-n", "--configfile", "small.yaml"], cwd=study, capture_output=True, text=True, env=ENV)
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr

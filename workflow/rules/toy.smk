@@ -8,7 +8,7 @@ rule toy_corpus:
     log:
         "results/logs/toy_corpus/{corpus}.log",
     wildcard_constraints:
-        corpus="base_corpus|alignment",
+        corpus="base_corpus|alignment|lexicon",
     conda:
         ENV
     params:
@@ -21,8 +21,7 @@ rule toy_corpus:
 
 rule toy_tokenizer:
     input:
-        "results/data/toy/base_corpus.jsonl",
-        "results/data/toy/alignment.jsonl",
+        "results/data/toy/lexicon.jsonl",
     output:
         directory("results/models/toy/tokenizer"),
     log:

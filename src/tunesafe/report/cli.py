@@ -19,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _table(args: argparse.Namespace) -> None:
     from tunesafe.errors import TunesafeError
-    from tunesafe.report.tables import metrics_table, write_table
+    from tunesafe.report.tables import metrics_table, to_markdown, write_table
 
     tasks = {}
     for spec in args.task:
@@ -29,5 +29,5 @@ def _table(args: argparse.Namespace) -> None:
         tasks[task] = benches.split(",")
     df = metrics_table(args.root, tasks, args.variants)
     csv, md = write_table(df, args.out)
-    print(df.to_markdown(index=False, floatfmt=".1f"))
+    print(to_markdown(df))
     print(f"wrote {csv} and {md}")

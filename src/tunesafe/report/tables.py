@@ -33,8 +33,13 @@ def write_table(df: pd.DataFrame, prefix: str | Path) -> tuple[Path, Path]:
     with atomic_path(csv) as tmp:
         df.to_csv(tmp, index=False)
     with atomic_path(md) as tmp:
-        tmp.write_text(df.to_markdown(index=False, floatfmt=".1f") + "\n")
+        tmp.write_text(to_markdown(df) + "\n")
     return csv, md
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """Markdown with one decimal; a metric a row does not have shows as a dash."""
+    return df.astype(object).where(df.notna(), None).to_markdown(index=False, floatfmt=".1f", missingval="–")
 
 
 def metrics_table(root: str | Path, tasks: dict[str, list[str]], variants: list[str]) -> pd.DataFrame:
