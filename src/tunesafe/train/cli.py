@@ -17,7 +17,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--settings", default="{}",
                    help="JSON object of TrainSettings fields (epochs, lr, global_batch, method, lora, ...)")
     p.add_argument("--checkpoint-dir", help="where to checkpoint and resume from")
-    p.add_argument("--stop-after-steps", type=int, help=argparse.SUPPRESS)
     p.set_defaults(func=_sft)
 
 
@@ -30,5 +29,5 @@ def _sft(args: argparse.Namespace) -> None:
     except json.JSONDecodeError as e:
         raise TunesafeError(f"--settings is not valid JSON ({e.msg})") from None
     result = train(args.model, args.data, args.out, TrainSettings.from_dict(settings),
-                   checkpoint_dir=args.checkpoint_dir, stop_after_steps=args.stop_after_steps)
+                   checkpoint_dir=args.checkpoint_dir)
     print(json.dumps(result))

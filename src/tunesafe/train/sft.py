@@ -117,19 +117,25 @@ def _latest_checkpoint(checkpoint_dir: Path) -> Path | None:
     return max(done, key=lambda p: int(p.name.split("_")[1]), default=None)
 
 
-def _epoch_order(n: int, seed: int, epoch: int) -> list[int]:
+def _epoch_order(n: int, seed: int, epoch: int, multiple: int) -> list[int]:
+    """Shuffled example indices of one epoch, a function of (seed, epoch) only.
+
+    With several processes the order is padded by wrapping around to a multiple of the
+    examples per micro-step (as torch's DistributedSampler does), so every process gets a
+    full micro-batch at every step.
+    """
     order = list(range(n))
     random.Random(seed * 1000 + epoch).shuffle(order)
+    if multiple > 1 and n % multiple:
+        order += order[: multiple - n % multiple]
     return order
 
 
 def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainSettings,
-          checkpoint_dir: str | None = None, stop_after_steps: int | None = None) -> dict[str, Any]:
+          checkpoint_dir: str | None = None) -> dict[str, Any]:
     """Fine-tune ``model_path`` on ``data_paths``; write the result to ``out_dir``.
 
-    ``stop_after_steps`` ends the process after that many optimizer steps of this run
-    (after checkpointing), to test resumption without killing a process.
-    Returns a summary: steps, final loss, whether it resumed.
+    Returns a summary: steps, final loss, the checkpoint it resumed from (or None).
     """
     from accelerate import Accelerator
     from accelerate.utils import set_seed
@@ -160,6 +166,7 @@ def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainS
     model, optimizer = accelerator.prepare(model, optimizer)
     accelerator.register_for_checkpointing(scheduler)
 
+    padded = n_proc > 1  # pad each epoch's order so every process gets full micro-batches
     micro_per_epoch = math.ceil(len(examples) / per_step)
     steps_per_epoch = math.ceil(micro_per_epoch / accum)
     total_steps = steps_per_epoch * settings.epochs
@@ -175,10 +182,10 @@ def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainS
     pad_id = tokenizer.pad_token_id
     bar = tqdm(total=total_steps, initial=step, desc="sft", disable=not accelerator.is_local_main_process,
                mininterval=2.0)
-    steps_this_run, last_loss = 0, float("nan")
+    last_loss = float("nan")
     rank, world = accelerator.process_index, n_proc
     for epoch in range(step // steps_per_epoch, settings.epochs):
-        order = _epoch_order(len(examples), settings.seed, epoch)
+        order = _epoch_order(len(examples), settings.seed, epoch, per_step if padded else 1)
         first_step = epoch * steps_per_epoch
         for local_step in range(step - first_step, steps_per_epoch):
             micros = range(local_step * accum, min((local_step + 1) * accum, micro_per_epoch))
@@ -193,29 +200,26 @@ def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainS
             optimizer.step()
             optimizer.zero_grad()
             step += 1
-            steps_this_run += 1
             bar.update(1)
             bar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}")
             if local_step == steps_per_epoch - 1:
                 scheduler.step()  # StepLR: one decay per epoch
             if ckpt_root and settings.save_every and step % settings.save_every == 0 and step < total_steps:
                 _save_checkpoint(accelerator, ckpt_root, step)
-            if stop_after_steps is not None and steps_this_run >= stop_after_steps and step < total_steps:
-                bar.close()
-                return {"steps": step, "stopped": True, "resumed_from": resumed_from}
     bar.close()
 
     accelerator.wait_for_everyone()
+    state_dict = accelerator.get_state_dict(model)  # gathered from every process under FSDP
     if accelerator.is_main_process:
         with atomic_path(out_dir, directory=True) as tmp:
-            accelerator.unwrap_model(model).save_pretrained(tmp, safe_serialization=True)
+            accelerator.unwrap_model(model).save_pretrained(tmp, state_dict=state_dict, safe_serialization=True)
             tokenizer.save_pretrained(tmp)
             summary = {"steps": step, "final_loss": last_loss, "resumed_from": resumed_from,
                        "examples": len(examples), "settings": asdict(settings)}
             (tmp / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if ckpt_root and ckpt_root.exists():
             shutil.rmtree(ckpt_root)  # the final model supersedes every checkpoint
-    return {"steps": step, "final_loss": last_loss, "resumed_from": resumed_from, "stopped": False}
+    return {"steps": step, "final_loss": last_loss, "resumed_from": resumed_from}
 
 
 def _save_checkpoint(accelerator, root: Path, step: int) -> None:
