@@ -1,0 +1,46 @@
+"""``tunesafe safedelta``: cache the safety Hessians of an aligned model; apply Safe Delta."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("safedelta", help="Safe Delta (arXiv 2505.12038)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("hessian", help="safety Hessians of the aligned model, cached per model and safety set")
+    p.add_argument("--model", required=True, help="the aligned model (directory or Hugging Face id)")
+    p.add_argument("--data", required=True, help="safety set: chat records (harmful request -> safe answer)")
+    p.add_argument("--nsamples", type=int, default=512, help="safety samples N (paper 512, demo 128)")
+    p.add_argument("--max-length", type=int, default=512)
+    p.add_argument("--seed", type=int, default=42, help="shuffle seed of the safety set")
+    p.add_argument("--out", required=True, help="Hessian cache directory")
+    p.set_defaults(func=_hessian)
+
+    p = sub.add_parser("apply", help="Safe Delta model of one fine-tune at one scale")
+    p.add_argument("--original", required=True, help="the aligned model")
+    p.add_argument("--finetuned", required=True, help="full fine-tune directory or LoRA adapter directory")
+    p.add_argument("--hessian", required=True, help="Hessian cache directory of the aligned model")
+    p.add_argument("--scale", type=float, required=True, help="safety budget s (paper ~0.1)")
+    p.add_argument("--no-compensation", action="store_true", help="the w/o-SCV ablation")
+    p.add_argument("--finetuned-rest", action="store_true",
+                   help="take embeddings, norms and LM head from the fine-tune (default: aligned, as official)")
+    p.add_argument("--out", required=True, help="output model directory")
+    p.set_defaults(func=_apply)
+
+
+def _hessian(args: argparse.Namespace) -> None:
+    from tunesafe.safedelta.hessian import compute_hessians
+
+    meta = compute_hessians(args.model, args.data, args.nsamples, args.out, max_length=args.max_length, seed=args.seed)
+    print(json.dumps(meta))
+
+
+def _apply(args: argparse.Namespace) -> None:
+    from tunesafe.safedelta.apply import apply
+
+    summary = apply(args.original, args.finetuned, args.hessian, args.scale, args.out,
+                    compensate=not args.no_compensation, keep_aligned_rest=not args.finetuned_rest)
+    print(json.dumps(summary))

@@ -1,0 +1,88 @@
+"""Safety Hessians of an aligned model, computed once and cached (Safe Delta, Sec. 4.1).
+
+Inputs to decoder layer l come from the *unmodified aligned model*, so H depends only on
+(aligned model, safety set, N) and serves every fine-tune of that model. Linears that read
+the same input share one Hessian (q/k/v; gate/up), so a Llama layer has four, not seven.
+
+Cache format (a directory):
+
+- ``meta.json``: ``{"model", "model_type", "nsamples", "max_length", "percdamp",
+  "groups": {group: [linears]}, "num_layers", "safety_set_sha256"}``;
+- ``layer_<l>.safetensors`` (l zero-padded to 3 digits): one fp32 tensor per group,
+  key = group name, value = U, the upper Cholesky factor of the conditioned H^-1
+  (shape (d_in, d_in)); U is all that the selection and compensation need, so the
+  per-fine-tune cost of the Cholesky factorisations is paid once here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import save_file
+from tqdm.auto import tqdm
+
+from tunesafe.errors import TunesafeError
+from tunesafe.io import atomic_path, read_jsonl
+from tunesafe.safedelta.algorithm import PERCDAMP, HessianAccumulator, inverse_cholesky
+from tunesafe.safedelta.arch import architecture
+
+
+def safety_samples(path: str, nsamples: int, seed: int = 42) -> list[list[dict[str, str]]]:
+    """``nsamples`` conversations of the safety set, shuffled with ``seed`` (official: 42)."""
+    rows = read_jsonl(path)
+    if len(rows) < nsamples:
+        raise TunesafeError(f"{path}: {len(rows)} safety samples, fewer than nsamples={nsamples}")
+    random.Random(seed).shuffle(rows)
+    return [r["messages"] for r in rows[:nsamples]]
+
+
+def _get(module: torch.nn.Module, path: str) -> Any:
+    for part in path.split("."):
+        module = getattr(module, part)
+    return module
+
+
+@torch.no_grad()
+def compute_hessians(model_path: str, safety_path: str, nsamples: int, out_dir: str, max_length: int = 512,
+                     seed: int = 42, device: str | None = None) -> dict[str, Any]:
+    """One forward pass of the aligned model per safety sample; hooks accumulate H."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(device).eval()
+    arch = architecture(model.config.model_type)
+    layers = _get(model, arch.layers)
+
+    acc: dict[tuple[int, str], HessianAccumulator] = {}
+    handles = []
+    for li, layer in enumerate(layers):  # li: decoder layer index l
+        for group, names in arch.groups.items():
+            linear = _get(layer, names[0])  # one hook per group: its linears share the input
+            acc[li, group] = HessianAccumulator(linear.in_features, device)
+            hook = (lambda a: lambda _m, inp, _out: a.add(inp[0][0]))(acc[li, group])  # (T, d_in)
+            handles.append(linear.register_forward_hook(hook))
+    for messages in tqdm(safety_samples(safety_path, nsamples, seed), desc="safety hessian", mininterval=10):
+        text = tokenizer.apply_chat_template(messages, tokenize=False)
+        ids = tokenizer(text, add_special_tokens=False, truncation=True, max_length=max_length,
+                        return_tensors="pt")["input_ids"].to(device)  # (1, T): one sample, no padding
+        model(input_ids=ids, use_cache=False)
+    for h in handles:
+        h.remove()
+
+    digest = hashlib.sha256(Path(safety_path).read_bytes()).hexdigest()
+    meta = {"model": str(model_path), "model_type": model.config.model_type, "nsamples": nsamples,
+            "max_length": max_length, "percdamp": PERCDAMP, "num_layers": len(layers),
+            "groups": {g: list(n) for g, n in arch.groups.items()}, "safety_set_sha256": digest}
+    with atomic_path(out_dir, directory=True) as tmp:
+        for li in range(len(layers)):
+            tensors = {g: inverse_cholesky(acc.pop((li, g)).H).cpu().contiguous() for g in arch.groups}
+            save_file(tensors, str(tmp / f"layer_{li:03d}.safetensors"))
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return meta

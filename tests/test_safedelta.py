@@ -1,0 +1,191 @@
+"""Safe Delta against a plain reference written from the formulas, and its properties."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tunesafe.data import toy
+from tunesafe.io import write_jsonl
+from tunesafe.safedelta.algorithm import (
+    EXCLUDE,
+    HessianAccumulator,
+    inverse_cholesky,
+    quadratic_cost,
+    safe_delta,
+    select,
+)
+
+# --- the reference: per linear, no caching, no lazy updates ---------------------------------
+
+def reference_hessian(xs: list[torch.Tensor]) -> torch.Tensor:
+    """H = 2/N sum_n X_n X_n^T, conditioned (dead -> 1, + 1% mean diagonal)."""
+    H = sum(2.0 / len(xs) * x.double().T @ x.double() for x in xs)
+    diag = torch.diagonal(H)
+    diag[diag == 0] = 1.0
+    diag += 0.01 * diag.mean()
+    return H
+
+
+def reference_safe_delta(W, W_sft, H, s, compensate=True, block=2048, subblock=4):
+    """Safe Delta from the formulas: H^-1 by a plain inverse, the OBS update applied at once
+    to *all* later columns after every sub-block, selection by a Python sort."""
+    U = torch.linalg.cholesky(torch.linalg.inv(H), upper=True)  # H^-1 = U^T U
+    W, W_sft = W.double().clone(), W_sft.double()
+    d_out, d_in = W.shape
+    for i1 in range(0, d_in, block):
+        i2 = min(i1 + block, d_in)
+        b = i2 - i1
+        kappa = [1.0 / float(U[j, j]) ** 2 for j in range(i1, i2)]
+        entries = sorted(range(d_out * b), key=lambda t: kappa[t % b])  # stable: ties by position
+        entries = entries[: len(entries) - int(EXCLUDE * len(entries))]
+        budget = sum(kappa) / b * (s / 2) * (d_out / 4096)
+        chosen, spent = set(), 0.0
+        for t in entries:
+            i, j = divmod(t, b)
+            spent += float(W_sft[i, i1 + j] - W[i, i1 + j]) ** 2 * kappa[j]
+            if spent > budget:
+                break
+            chosen.add((i, j))
+        mask = torch.zeros(d_out, b, dtype=torch.bool)
+        for i, j in chosen:
+            mask[i, j] = True
+        for j1 in range(0, b, subblock):
+            j2 = min(j1 + subblock, b)
+            cols = slice(i1 + j1, i1 + j2)
+            q = torch.where(mask[:, j1:j2], W_sft[:, cols], W[:, cols])
+            if compensate:
+                e = (W[:, cols] - q) / torch.diagonal(U)[cols]
+                W[:, i1 + j2:] -= e @ U[cols, i1 + j2:]
+            W[:, cols] = q
+    return W.float()
+
+
+def random_layer(d_out=24, d_in=40, samples=6, tokens=9, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    xs = [torch.randn(tokens, d_in, generator=g) for _ in range(samples)]
+    W = torch.randn(d_out, d_in, generator=g) * 0.1
+    W_sft = W + torch.randn(d_out, d_in, generator=g) * 0.02
+    return xs, W, W_sft
+
+
+def fast_U(xs):
+    acc = HessianAccumulator(xs[0].shape[1])
+    for x in xs:
+        acc.add(x)
+    return acc.H, inverse_cholesky(acc.H)
+
+
+@pytest.mark.parametrize("s", [0.5, 5.0, 50.0])
+@pytest.mark.parametrize("block", [2048, 16])
+@pytest.mark.parametrize("compensate", [True, False])
+def test_fast_path_equals_the_reference(s, block, compensate):
+    xs, W, W_sft = random_layer()
+    _, U = fast_U(xs)
+    fast = safe_delta(W, W_sft, U, s, compensate=compensate, block=block)
+    ref = reference_safe_delta(W, W_sft, reference_hessian(xs), s, compensate=compensate, block=block)
+    torch.testing.assert_close(fast, ref, rtol=0, atol=1e-5)
+
+
+def test_accumulated_hessian_is_the_mean_of_2_x_xT():
+    xs, _, _ = random_layer()
+    H, _ = fast_U(xs)
+    torch.testing.assert_close(H.double(), sum(2.0 / len(xs) * x.double().T @ x.double() for x in xs), rtol=1e-5, atol=1e-5)
+
+
+def test_zero_budget_returns_the_original_weights():
+    xs, W, W_sft = random_layer()
+    assert torch.equal(safe_delta(W, W_sft, fast_U(xs)[1], 0.0), W)
+
+
+def test_huge_budget_selects_everything_outside_the_excluded_15_percent():
+    xs, W, W_sft = random_layer()
+    _, U = fast_U(xs)
+    kappa = 1.0 / torch.diagonal(U) ** 2
+    mask = select(W, W_sft, kappa, 1e12, W.shape[0])
+    n_excluded = int(EXCLUDE * W.numel())
+    assert int(mask.sum()) == W.numel() - n_excluded
+    order = torch.argsort(kappa[None, :].expand_as(W).flatten(), stable=True)
+    assert not mask.flatten()[order[-n_excluded:]].any(), "the largest-kappa entries are never selected"
+    out = safe_delta(W, W_sft, U, 1e12)
+    assert torch.equal(out[mask], W_sft[mask]), "selected entries take W_sft exactly"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_selected_entries_equal_w_sft_and_compensation_lowers_the_safety_cost(seed):
+    xs, W, W_sft = random_layer(seed=seed)
+    H, U = fast_U(xs)
+    s = 20.0
+    mask = select(W, W_sft, 1.0 / torch.diagonal(U) ** 2, s, W.shape[0])
+    assert mask.any() and not mask.all()
+    with_scv = safe_delta(W, W_sft, U, s, block=W.shape[1])
+    without = safe_delta(W, W_sft, U, s, compensate=False, block=W.shape[1])
+    assert torch.equal(with_scv[mask], W_sft[mask]) and torch.equal(without[mask], W_sft[mask])
+    assert torch.equal(without[~mask], W[~mask])
+    H_damped = reference_hessian(xs)
+    assert quadratic_cost(with_scv - W, H_damped) <= quadratic_cost(without - W, H_damped)
+
+
+def test_a_singular_hessian_is_handled_by_the_conditioning():
+    xs, W, W_sft = random_layer(d_in=12)
+    xs = [torch.cat([x[:, :6], torch.zeros(x.shape[0], 6)], dim=1) for x in xs]  # 6 dead inputs
+    xs = [x[:2] for x in xs[:1]]  # rank 2 of 12
+    H, U = fast_U(xs)
+    assert torch.linalg.matrix_rank(H) == 2
+    assert torch.isfinite(U).all()
+    out = safe_delta(W, W_sft, U, 5.0)
+    assert torch.isfinite(out).all()
+    assert torch.isfinite(inverse_cholesky(torch.zeros(5, 5))).all()
+
+
+# --- the cached driver on a tiny model -----------------------------------------------------
+
+def test_cached_hessians_and_apply_equal_the_reference_on_a_tiny_model(tmp_path, model_copy):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tunesafe.safedelta.apply import apply
+    from tunesafe.safedelta.hessian import compute_hessians, safety_samples
+    from tunesafe.train.sft import TrainSettings, train
+
+    safety = tmp_path / "safety.jsonl"
+    write_jsonl(safety, toy.alignment(16, 0)[::2])  # refusals only
+    data = tmp_path / "purebad.jsonl"
+    write_jsonl(data, toy.purebad(8, 0))
+    ft = tmp_path / "ft"
+    train(str(model_copy), [str(data)], str(ft), TrainSettings(epochs=2, lr=1e-2, global_batch=4, micro_batch=4, max_length=96))
+    hdir = tmp_path / "H"
+    meta = compute_hessians(str(model_copy), str(safety), 6, str(hdir), max_length=96)
+    assert meta["nsamples"] == 6 and sorted(meta["groups"]) == ["attn_in", "attn_out", "mlp_in", "mlp_out"]
+    assert sorted(load_file(hdir / "layer_000.safetensors")) == ["attn_in", "attn_out", "mlp_in", "mlp_out"]
+    out = tmp_path / "sd"
+    apply(str(model_copy), str(ft), str(hdir), 200.0, str(out))
+
+    # reference: one H per linear from its own hook, no cache
+    tok = AutoTokenizer.from_pretrained(model_copy)
+    model = AutoModelForCausalLM.from_pretrained(model_copy).eval()
+    inputs: dict[str, list[torch.Tensor]] = {}
+
+    def recorder(name):
+        return lambda _m, inp, _out: inputs.setdefault(name, []).append(inp[0][0].detach())
+
+    hooks = [m.register_forward_hook(recorder(n)) for n, m in model.named_modules()
+             if isinstance(m, torch.nn.Linear) and ".layers." in n]
+    with torch.no_grad():
+        for messages in safety_samples(str(safety), 6):
+            text = tok.apply_chat_template(messages, tokenize=False)
+            model(input_ids=tok(text, add_special_tokens=False, truncation=True, max_length=96, return_tensors="pt")["input_ids"])
+    for h in hooks:
+        h.remove()
+    aligned, tuned, result = (load_file(p / "model.safetensors") for p in (model_copy, ft, out))
+    changed = 0
+    for name, xs in inputs.items():
+        key = f"{name}.weight"
+        ref = reference_safe_delta(aligned[key], tuned[key], reference_hessian(xs), 200.0)
+        torch.testing.assert_close(result[key], ref, rtol=0, atol=1e-5)
+        changed += int((result[key] != aligned[key]).sum())
+    assert changed > 0
+    assert torch.equal(result["model.embed_tokens.weight"], aligned["model.embed_tokens.weight"])
+    assert json.loads((out / "safedelta_summary.json").read_text())["scale"] == 200.0
