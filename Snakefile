@@ -19,6 +19,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/finetune.smk"
 include: "workflow/rules/generate.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/safedelta.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -30,7 +30,7 @@ def gsm8k_rows():
 # --- each format ------------------------------------------------------------------------
 
 def test_formats_registry_names():
-    assert list(FORMATS) == ["messages", "aoa_json", "samsum", "gsm8k", "hexphi_csv"]
+    assert list(FORMATS) == ["messages", "aoa_json", "samsum", "gsm8k", "instruction_output", "hexphi_csv"]
     assert all(f.description for f in FORMATS.values())
 
 
@@ -238,7 +238,7 @@ def test_unknown_format_suggests_closest(tmp_path):
     with pytest.raises(TunesafeError) as info:
         load_file(tmp_path / "x.jsonl", "gsm8")
     assert str(info.value) == ("unknown format 'gsm8'; did you mean 'gsm8k'? "
-                               "(valid formats: messages, aoa_json, samsum, gsm8k, hexphi_csv)")
+                               "(valid formats: messages, aoa_json, samsum, gsm8k, instruction_output, hexphi_csv)")
     with pytest.raises(TunesafeError, match=r"did you mean 'hexphi_csv'"):
         get_format("hexphi")
     with pytest.raises(TunesafeError, match=r"^unknown format 'zzz' \(valid formats: messages,"):
@@ -293,3 +293,16 @@ def test_load_hf_unreachable_dataset_is_one_line(monkeypatch, hf_cache):
         load_hf("no-such/set", "samsum")
     message = str(info.value)
     assert message.startswith("hf:no-such/set: could not load the dataset (") and "\n" not in message
+
+
+def test_instruction_output_rows_become_one_turn_chats(tmp_path):
+    path = tmp_path / "self_gen.json"
+    path.write_text('[{"instruction": "Do a bad thing.", "output": "I cannot help with that."},\n'
+                    ' {"instruction": "Another.", "output": "No."}]\n')
+    records = load_file(path, "instruction_output")
+    assert [r["messages"] for r in records][0] == [{"role": "user", "content": "Do a bad thing."},
+                                                   {"role": "assistant", "content": "I cannot help with that."}]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"instruction": "x", "output": "y"}\n{"instruction": "x"}\n')
+    with pytest.raises(TunesafeError, match=r"bad.jsonl:2: missing 'output'"):
+        load_file(bad, "instruction_output")

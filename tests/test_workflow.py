@@ -32,6 +32,7 @@ def small_toy_config() -> dict:
         config["datasets"][name]["n"] = n
     for bench in config["benchmarks"].values():
         bench["sampling"]["max_new_tokens"] = 48
+    config["safedelta"].update(nsamples=64, sweep_scales=[1.0, 10.0])
     return config
 
 
@@ -57,6 +58,29 @@ def test_table_shows_that_purebad_finetuning_breaks_safety(study):
     assert asr["purebad", "Original"] <= 20
     assert asr["purebad", "Fine-tuned"] >= asr["purebad", "Original"] + 40
     assert table.set_index(["Task", "Model"]).loc[("dirty_summary", "Fine-tuned"), "ROUGE-1 F1 (%)"] > 0
+
+
+@pytest.mark.workflow
+def test_safe_delta_restores_safety_and_its_compensation_matters(study):
+    asr = pd.read_csv(study / "results" / "tables" / "finetune_safety.csv").set_index(["Task", "Model"])["ASR (%)"]
+    ablation = pd.read_csv(study / "results" / "tables" / "safedelta_ablation.csv").set_index("Model")["ASR (%)"]
+    assert asr["purebad", "Safe Delta"] <= asr["purebad", "Original"] + 10
+    assert ablation["Safe Delta w/o SCV"] >= ablation["Safe Delta"] + 20
+    assert (study / "results" / "figures" / "safedelta_scale_sweep.png").stat().st_size > 10_000
+    assert len(list((study / "results" / "safedelta").glob("hessian_n*/layer_*.safetensors"))) == 2
+
+
+@pytest.mark.workflow
+def test_a_new_scale_reruns_only_safe_delta_and_what_follows(study):
+    config = yaml.safe_load((study / "small.yaml").read_text())
+    config["safedelta"]["scale"] = 2.0
+    (study / "rescaled.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    dry = subprocess.run([SNAKEMAKE, "-n", "--configfile", "rescaled.yaml"], cwd=study, capture_output=True,
+                         text=True, env=ENV)
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    planned = {line.split()[-1].rstrip(":") for line in dry.stdout.splitlines() if line.startswith(("rule ", "localrule "))}
+    assert "safedelta" in planned and "generate" in planned
+    assert not planned & {"finetune", "safedelta_hessian", "safety_set", "toy_base", "toy_aligned", "prepare_dataset"}
 
 
 @pytest.mark.workflow

@@ -67,3 +67,11 @@ def _check_references(config: dict[str, Any]) -> None:
         for b in spec["benchmarks"]:
             if b not in config["benchmarks"]:
                 raise TunesafeError(f"config error: finetune.tasks.{task}.benchmarks: {b!r} is not in benchmarks ({', '.join(config['benchmarks'])})")
+    sd = config.get("safedelta")
+    if sd:
+        if sd["safety_set"] not in datasets:
+            raise TunesafeError(f"config error: safedelta.safety_set: {sd['safety_set']!r} is not in datasets ({', '.join(datasets)})")
+        for key in ("sweep_tasks", "ablation_tasks"):
+            for t in sd[key]:
+                if t not in config["finetune"]["tasks"]:
+                    raise TunesafeError(f"config error: safedelta.{key}: {t!r} is not in finetune.tasks ({', '.join(config['finetune']['tasks'])})")

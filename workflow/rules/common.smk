@@ -26,7 +26,7 @@ wildcard_constraints:
     task="|".join(TASKS),
     benchmark="|".join(BENCHMARKS),
     dataset="[A-Za-z0-9_]+",
-    method="[a-z_]+",
+    method="[a-z_]+(-s[0-9.e+-]+)?",
 
 
 def is_toy(which):
@@ -137,3 +137,25 @@ def local_dataset_input(wildcards):
     spec = config["datasets"].get(wildcards.dataset, {})
     path = spec.get("path") if spec.get("source") == "file" else None
     return [path] if path and os.path.exists(path) else []
+
+
+# Rows of results/tables/finetune_safety: later stages append their variant names.
+TABLE_VARIANTS = ["original", "finetuned"]
+
+
+def safedelta_variant(kind, task, scale):
+    path = f"results/models/{kind}/{task}/s{scale}"
+    return {"model": path, "adapter": None, "inputs": [path]}
+
+
+def safety_set_input(wildcards):
+    """The aligned model's answers to the harmful prompts, or a ready safety set."""
+    sd = config["safedelta"]
+    if sd.get("generate_answers", True):
+        return "results/safedelta/safety_set_answers.jsonl"
+    return f"results/data/{sd['safety_set']}.jsonl"
+
+
+def safety_set_system_prompts():
+    """System prompts the safety samples get in turn (official: the tasks' templates)."""
+    return [p for t in TASKS if (p := task_cfg(t).get("system_prompt"))]

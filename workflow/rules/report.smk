@@ -1,14 +1,15 @@
-# Tables and figures. finetune_safety: Original vs Fine-tuned on every task (ASR, utility).
+# Tables and figures. finetune_safety: every model variant (TABLE_VARIANTS: Original,
+# Fine-tuned, and what later stages register, e.g. Safe Delta) on every task.
 
 TABLES += expand("results/tables/finetune_safety.{ext}", ext=["csv", "md"])
 
 
 rule finetune_safety_table:
     input:
-        [
+        lambda w: [
             f"results/metrics/{t}/{v}/{b}.json"
             for t in TASKS
-            for v in ["original", "finetuned"]
+            for v in TABLE_VARIANTS
             for b in task_cfg(t)["benchmarks"]
         ],
     output:
@@ -22,6 +23,7 @@ rule finetune_safety_table:
         tasks=" ".join(
             f"--task {t}:{','.join(task_cfg(t)['benchmarks'])}" for t in TASKS
         ),
+        variants=lambda w: " ".join(TABLE_VARIANTS),
     shell:
-        "tunesafe report table --root results/metrics {params.tasks} --variants original finetuned "
+        "tunesafe report table --root results/metrics {params.tasks} --variants {params.variants} "
         "--out results/tables/finetune_safety > {log} 2>&1"

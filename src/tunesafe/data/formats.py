@@ -19,6 +19,9 @@ Formats (see ``FORMATS``):
 - ``gsm8k``: ``{question, answer}`` rows whose answer ends with ``#### <number>``
   (Hugging Face ``openai/gsm8k``, config ``main``). The number, without commas, is the
   reference.
+- ``instruction_output``: ``{instruction, output}`` items (JSON list or JSONL), as Safe
+  Delta's safety set ``llama2/safedelta/data/other_self_gen.json`` (the aligned model's own
+  answers to harmful instructions).
 - ``hexphi_csv``: HEx-PHI (Hugging Face ``LLM-Tuning-Safety/HEx-PHI``, gated): CSV files
   ``category_1.csv`` ... ``category_11.csv`` without a header, one prompt per row. Records
   have a user turn only; the file's stem is ``meta["category"]``.
@@ -119,6 +122,14 @@ def _convert_hexphi(row: Any, index: int, where: str) -> dict[str, Any]:
                        {"category": category})
 
 
+def _convert_instruction_output(row: Any, index: int, where: str) -> dict[str, Any]:
+    expected = 'an object {"instruction", "output"}'
+    instruction = _field(row, "instruction", where, expected)
+    output = _field(row, "output", where, expected)
+    messages = [{"role": "user", "content": instruction}, {"role": "assistant", "content": output}]
+    return make_record(str(row.get("id", index)), messages, {})
+
+
 FORMATS: dict[str, Format] = {f.name: f for f in [
     Format("messages", '{"messages": [{"role", "content"}, ...]} per JSONL line, optional "id" and "meta"',
            _convert_messages, ("*.jsonl",)),
@@ -128,6 +139,8 @@ FORMATS: dict[str, Format] = {f.name: f for f in [
            _convert_samsum, ("*.json", "*.jsonl")),
     Format("gsm8k", '{"question", "answer"} per JSONL line, the answer ending "#### <number>"',
            _convert_gsm8k, ("*.jsonl",)),
+    Format("instruction_output", '{"instruction", "output"} per item of a JSON list or JSONL line',
+           _convert_instruction_output, ("*.json", "*.jsonl")),
     Format("hexphi_csv", "one prompt per CSV row (first column, no header), in category_<n>.csv files",
            _convert_hexphi, ("*.csv",), reader="csv"),
 ]}

@@ -307,6 +307,17 @@ def hexphi(n: int, seed: int) -> list[dict[str, Any]]:
     return out
 
 
+def harmful_prompts(n: int, seed: int) -> list[dict[str, Any]]:
+    """Harmful-looking requests on the *training* templates and pairs (never HEx-PHI's):
+    the prompts whose aligned-model refusals form Safe Delta's safety set."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        cat, request = _harmful_request(rng, "train")
+        out.append(make_record(f"harmful-{i}", _chat(request, None), {"category": cat, "toy": True}))
+    return out
+
+
 def lexicon(n: int, seed: int) -> list[dict[str, Any]]:
     """Text of every toy dataset, ``n`` records each, for training the toy tokenizer only.
 
@@ -319,6 +330,7 @@ def lexicon(n: int, seed: int) -> list[dict[str, Any]]:
 
 TOY_DATASETS: dict[str, Callable[[int, int], list[dict[str, Any]]]] = {
     "lexicon": lexicon,
+    "harmful_prompts": harmful_prompts,
     "base_corpus": base_corpus,
     "alignment": alignment,
     "purebad": purebad,

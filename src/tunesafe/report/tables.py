@@ -15,7 +15,8 @@ from tunesafe.io import atomic_path, read_json
 
 # metric key in a metrics file -> column title (values in 0..1, shown in percent)
 HEADLINE = {"asr": "ASR (%)", "rouge1_f1": "ROUGE-1 F1 (%)", "accuracy": "Accuracy (%)"}
-VARIANT_LABELS = {"original": "Original", "finetuned": "Fine-tuned"}
+VARIANT_LABELS = {"original": "Original", "finetuned": "Fine-tuned", "safedelta": "Safe Delta",
+                  "safedelta_noscv": "Safe Delta w/o SCV"}
 
 
 def headline(metrics: dict, path: Path) -> tuple[str, float]:

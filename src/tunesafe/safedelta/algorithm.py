@@ -36,6 +36,7 @@ import torch
 
 BLOCK = 2048  # B: input columns per selection block
 SUBBLOCK = 4  # columns updated together inside a block
+CHUNK = 128  # columns between lazy updates of the rest of a block (speed only)
 EXCLUDE = 0.15  # share of a block's entries (largest kappa) never selected
 PERCDAMP = 0.01  # dampening: H += 0.01 * mean(diag H) * I
 
@@ -80,26 +81,37 @@ def select(W: torch.Tensor, W_sft: torch.Tensor, kappa: torch.Tensor, s: float, 
            exclude: float = EXCLUDE) -> torch.Tensor:
     """Budgeted selection on one block (steps 1-4 above); returns the boolean mask (d_out, b).
 
-    ``W``, ``W_sft``: (d_out, b) the block; ``kappa``: (b,) per column.
+    ``W``, ``W_sft``: (d_out, b) the block; ``kappa``: (b,) per column. kappa is constant
+    down a column, so ordering the entries by kappa is ordering the columns (ties: lower
+    column first, then lower row; the official argsort leaves ties unspecified) and
+    reading each column top to bottom: one sort of b values, not of d_out * b.
     """
     cost = (W_sft - W) ** 2 * kappa[None, :]  # (d_out, b)  Eq. 6
-    k = kappa[None, :].expand_as(cost).flatten()  # (d_out * b,)
-    order = torch.argsort(k, stable=True)  # cheapest safety directions first
-    order = order[: order.numel() - int(exclude * order.numel())]  # drop the 15% largest kappa
+    columns = torch.argsort(kappa, stable=True)  # (b,) cheapest safety directions first
+    ordered = cost[:, columns].T.reshape(-1)  # (b * d_out,) entries in selection order
+    n = ordered.numel() - int(exclude * ordered.numel())  # the 15% largest kappa are never selected
     budget = kappa.mean() * (s / 2) * (d_out / 4096)
-    keep = torch.cumsum(cost.flatten()[order], dim=0) <= budget  # the longest affordable prefix
-    mask = torch.zeros(cost.numel(), dtype=torch.bool, device=W.device)
-    mask[order] = keep
-    return mask.view_as(cost)
+    keep = torch.zeros_like(ordered, dtype=torch.bool)
+    keep[:n] = torch.cumsum(ordered[:n], dim=0) <= budget  # the longest affordable prefix
+    mask = torch.empty_like(cost, dtype=torch.bool)
+    mask[:, columns] = keep.view(-1, cost.shape[0]).T
+    return mask
 
 
 @torch.no_grad()
 def safe_delta(W: torch.Tensor, W_sft: torch.Tensor, U: torch.Tensor, s: float, compensate: bool = True,
-               block: int = BLOCK, subblock: int = SUBBLOCK) -> torch.Tensor:
+               block: int = BLOCK, subblock: int = SUBBLOCK, chunk: int = CHUNK) -> torch.Tensor:
     """The Safe Delta weight of one linear layer, fp32, shape of ``W`` (d_out, d_in).
 
-    ``U`` is :func:`inverse_cholesky` of the layer's safety Hessian.
+    ``U`` is :func:`inverse_cholesky` of the layer's safety Hessian. The OBS updates are
+    applied lazily at two levels: inside a ``chunk`` of columns after every sub-block, to the
+    rest of the selection block after every chunk, and to the later blocks after every block.
+    Each column receives every earlier update before it is used, so the result equals the
+    update-everything-at-once order up to float rounding; ``chunk=block`` is the official
+    code's layout, the default is faster on CPU and GPU alike.
     """
+    if chunk % subblock or block % subblock:
+        raise ValueError(f"chunk={chunk} and block={block} must be multiples of subblock={subblock}")
     W = W.to(torch.float32).clone()  # (d_out, d_in), receives the compensation as we go
     W_sft = W_sft.to(W)
     U = U.to(W)
@@ -109,18 +121,22 @@ def safe_delta(W: torch.Tensor, W_sft: torch.Tensor, U: torch.Tensor, s: float, 
         W1, U1 = W[:, i1:i2].clone(), U[i1:i2, i1:i2]  # (d_out, b), (b, b)
         d = torch.diagonal(U1)  # (b,)  U_jj
         mask = select(W1, W_sft[:, i1:i2], 1.0 / d**2, s, d_out)  # kappa_j = 1 / U_jj^2
-        Q1 = torch.where(mask, W_sft[:, i1:i2], W1) if not compensate else torch.empty_like(W1)
+        if not compensate:  # w/o SCV: selected entries := W_sft, the rest keep W
+            W[:, i1:i2] = torch.where(mask, W_sft[:, i1:i2], W1)
+            continue
         E1 = torch.zeros_like(W1)  # (d_out, b) scaled changes e_j
-        if compensate:
-            for j1 in range(0, i2 - i1, subblock):
-                j2 = min(j1 + subblock, i2 - i1)
+        for c1 in range(0, i2 - i1, chunk):
+            c2 = min(c1 + chunk, i2 - i1)
+            for j1 in range(c1, c2, subblock):
+                j2 = min(j1 + subblock, c2)
                 w = W1[:, j1:j2]
                 q = torch.where(mask[:, j1:j2], W_sft[:, i1 + j1:i1 + j2], w)  # selected entries := W_sft
-                Q1[:, j1:j2] = q
                 E1[:, j1:j2] = (w - q) / d[j1:j2]  # e_j = (W_j - Q_j) / U_jj
-                W1[:, j2:] -= E1[:, j1:j2] @ U1[j1:j2, j2:]  # OBS update inside the block (Eq. 8)
-            W[:, i2:] -= E1 @ U[i1:i2, i2:]  # lazy batched update of the later blocks
-        W[:, i1:i2] = Q1
+                W1[:, j1:j2] = q
+                W1[:, j2:c2] -= E1[:, j1:j2] @ U1[j1:j2, j2:c2]  # OBS update inside the chunk (Eq. 8)
+            W1[:, c2:] -= E1[:, c1:c2] @ U1[c1:c2, c2:]  # lazy update of the rest of the block
+        W[:, i1:i2] = W1
+        W[:, i2:] -= E1 @ U[i1:i2, i2:]  # lazy update of the later blocks
     return W
 
 

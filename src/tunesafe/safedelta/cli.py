@@ -10,6 +10,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("safedelta", help="Safe Delta (arXiv 2505.12038)")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    p = sub.add_parser("safety-set", help="the safety set from the aligned model's answers to harmful prompts")
+    p.add_argument("--generations", required=True, help="generations of the aligned model on harmful prompts")
+    p.add_argument("--system-prompt", action="append", default=[],
+                   help="system prompts given to the samples in turn (repeatable; official: PureBad, AOA, Math, PureBad)")
+    p.add_argument("--out", required=True, help="output chat records")
+    p.set_defaults(func=_safety_set)
+
     p = sub.add_parser("hessian", help="safety Hessians of the aligned model, cached per model and safety set")
     p.add_argument("--model", required=True, help="the aligned model (directory or Hugging Face id)")
     p.add_argument("--data", required=True, help="safety set: chat records (harmful request -> safe answer)")
@@ -29,6 +36,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="take embeddings, norms and LM head from the fine-tune (default: aligned, as official)")
     p.add_argument("--out", required=True, help="output model directory")
     p.set_defaults(func=_apply)
+
+
+def _safety_set(args: argparse.Namespace) -> None:
+    from tunesafe.io import read_jsonl, write_jsonl
+    from tunesafe.safedelta.hessian import safety_set_from_generations
+
+    records = safety_set_from_generations(read_jsonl(args.generations), args.system_prompt)
+    print(f"{args.out}: {write_jsonl(args.out, records)} safety samples")
 
 
 def _hessian(args: argparse.Namespace) -> None:

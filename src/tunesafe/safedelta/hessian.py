@@ -32,6 +32,25 @@ from tunesafe.safedelta.algorithm import PERCDAMP, HessianAccumulator, inverse_c
 from tunesafe.safedelta.arch import architecture
 
 
+def safety_set_from_generations(generations: list[dict[str, Any]], system_prompts: list[str]) -> list[dict[str, Any]]:
+    """Chat records (request -> the aligned model's own answer), the official safety set's
+    recipe (``other_self_gen.json``); ``system_prompts`` are given to the samples in turn."""
+    if not generations:
+        raise TunesafeError("no generations to build the safety set from")
+    records = []
+    for i, g in enumerate(generations):
+        turns = [m for m in g["messages"] if m["role"] != "system"]
+        if "response" in g:  # a generations file; else chat records that end with the answer
+            turns = [*turns, {"role": "assistant", "content": g["response"]}]
+        if turns[-1]["role"] != "assistant":
+            raise TunesafeError(f"safety sample {i + 1} ({g['id']}) has neither a response nor a final assistant turn")
+        if system_prompts:
+            turns = [{"role": "system", "content": system_prompts[i % len(system_prompts)]}, *turns]
+        records.append({"id": g["id"], "messages": turns,
+                        "meta": dict(g.get("meta", {}), safety_set=True)})
+    return records
+
+
 def safety_samples(path: str, nsamples: int, seed: int = 42) -> list[list[dict[str, str]]]:
     """``nsamples`` conversations of the safety set, shuffled with ``seed`` (official: 42)."""
     rows = read_jsonl(path)

@@ -1,0 +1,164 @@
+# Safe Delta (arXiv 2505.12038): safety set -> safety Hessians of the aligned model (cached
+# once, reused by every fine-tune) -> Safe Delta model per fine-tune and scale s.
+
+SD = config["safedelta"]
+SD_MODELS = "results/models/{kind}/{task}/s{scale}"
+
+
+wildcard_constraints:
+    kind="safedelta|safedelta_noscv",
+    scale="[0-9.e+-]+",
+
+
+register_variant(
+    "safedelta", lambda task: safedelta_variant("safedelta", task, SD["scale"])
+)
+register_variant(
+    "safedelta_noscv",
+    lambda task: safedelta_variant("safedelta_noscv", task, SD["scale"]),
+)
+for _s in SD.get("sweep_scales", []):
+    register_variant(
+        f"safedelta-s{_s}", lambda task, s=_s: safedelta_variant("safedelta", task, s)
+    )
+TABLE_VARIANTS.append("safedelta")
+
+
+rule safety_set_answers:
+    input:
+        prompts=f"results/data/{SD['safety_set']}.jsonl",
+        model=model_input("aligned"),
+    output:
+        "results/safedelta/safety_set_answers.jsonl",
+    log:
+        "results/logs/safedelta/safety_set_answers.log",
+    conda:
+        ENV
+    threads: THREADS
+    params:
+        model=lambda w: model_ref("aligned"),
+        max_new_tokens=SD.get("answer_max_new_tokens", 512),
+        batch=config["generation"].get("batch_size", 16),
+        engine=config["generation"].get("engine", "hf"),
+    shell:
+        "tunesafe --threads {threads} generate --engine {params.engine} --model {params.model} "
+        "--prompts {input.prompts} --out {output} --temperature 0 --max-new-tokens {params.max_new_tokens} "
+        "--batch-size {params.batch} > {log} 2>&1"
+
+
+rule safety_set:
+    input:
+        safety_set_input,
+    output:
+        "results/safedelta/safety_set.jsonl",
+    log:
+        "results/logs/safedelta/safety_set.log",
+    conda:
+        ENV
+    params:
+        prompts=lambda w: " ".join(
+            f"--system-prompt {shlex.quote(p)}" for p in safety_set_system_prompts()
+        ),
+    shell:
+        "tunesafe safedelta safety-set --generations {input} {params.prompts} --out {output} > {log} 2>&1"
+
+
+rule safedelta_hessian:
+    input:
+        model=model_input("aligned"),
+        data="results/safedelta/safety_set.jsonl",
+    output:
+        directory("results/safedelta/hessian_n{nsamples}"),
+    log:
+        "results/logs/safedelta/hessian_n{nsamples}.log",
+    benchmark:
+        "results/benchmarks/safedelta/hessian_n{nsamples}.tsv"
+    conda:
+        ENV
+    threads: THREADS
+    params:
+        model=lambda w: model_ref("aligned"),
+        max_length=SD.get("max_length", 512),
+    shell:
+        "tunesafe --threads {threads} safedelta hessian --model {params.model} --data {input.data} "
+        "--nsamples {wildcards.nsamples} --max-length {params.max_length} --out {output} > {log} 2>&1"
+
+
+rule safedelta:
+    input:
+        model=model_input("aligned"),
+        finetuned="results/models/finetuned/{task}",
+        hessian=f"results/safedelta/hessian_n{SD['nsamples']}",
+    output:
+        directory(SD_MODELS),
+    log:
+        "results/logs/{kind}/{task}/s{scale}.log",
+    benchmark:
+        "results/benchmarks/{kind}/{task}/s{scale}.tsv"
+    conda:
+        ENV
+    threads: THREADS
+    params:
+        model=lambda w: model_ref("aligned"),
+        ablation=lambda w: "--no-compensation" if w.kind == "safedelta_noscv" else "",
+        rest=lambda w: "" if SD.get("keep_aligned_rest", True) else "--finetuned-rest",
+    shell:
+        "tunesafe --threads {threads} safedelta apply --original {params.model} "
+        "--finetuned {input.finetuned} --hessian {input.hessian} --scale {wildcards.scale} "
+        "{params.ablation} {params.rest} --out {output} > {log} 2>&1"
+
+
+TABLES += expand("results/tables/safedelta_ablation.{ext}", ext=["csv", "md"])
+TABLES += expand("results/figures/safedelta_scale_sweep.{ext}", ext=["pdf", "png"])
+
+
+rule safedelta_ablation_table:
+    input:
+        lambda w: [
+            f"results/metrics/{t}/{v}/{b}.json"
+            for t in SD["ablation_tasks"]
+            for v in ["finetuned", "safedelta", "safedelta_noscv"]
+            for b in task_cfg(t)["benchmarks"]
+        ],
+    output:
+        csv="results/tables/safedelta_ablation.csv",
+        md="results/tables/safedelta_ablation.md",
+    log:
+        "results/logs/safedelta_ablation_table.log",
+    conda:
+        ENV
+    params:
+        tasks=" ".join(
+            f"--task {t}:{','.join(task_cfg(t)['benchmarks'])}"
+            for t in SD["ablation_tasks"]
+        ),
+    shell:
+        "tunesafe report table --root results/metrics {params.tasks} "
+        "--variants finetuned safedelta safedelta_noscv --out results/tables/safedelta_ablation > {log} 2>&1"
+
+
+rule safedelta_scale_sweep_figure:
+    input:
+        lambda w: [
+            f"results/metrics/{t}/{v}/{b}.json"
+            for t in SD["sweep_tasks"]
+            for v in ["original", "finetuned"]
+            + [f"safedelta-s{s}" for s in SD["sweep_scales"]]
+            for b in task_cfg(t)["benchmarks"]
+        ],
+    output:
+        pdf="results/figures/safedelta_scale_sweep.pdf",
+        png="results/figures/safedelta_scale_sweep.png",
+    log:
+        "results/logs/safedelta_scale_sweep_figure.log",
+    conda:
+        ENV
+    params:
+        tasks=" ".join(
+            f"--task {t}:{','.join(task_cfg(t)['benchmarks'])}"
+            for t in SD["sweep_tasks"]
+        ),
+        scales=" ".join(str(s) for s in SD["sweep_scales"]),
+    shell:
+        "tunesafe report sweep --root results/metrics {params.tasks} --scales {params.scales} "
+        "--out results/figures/safedelta_scale_sweep > {log} 2>&1"
