@@ -8,7 +8,7 @@ cached on disk, ``tunesafe safedelta hessian``); a fine-tune only loads U and ap
 
 Usage (defaults: a random-weight Llama with hidden 1024 and 8 layers, on CPU):
 
-    python benchmarks/safedelta.py [--hidden 1024] [--layers 8] [--nsamples 32] [--tokens 256]
+    python benchmarks/safedelta.py [--hidden 1024] [--layers 8] [--nsamples 128] [--tokens 256]
 
 Prints the time of the Hessian preparation, of one fine-tune for each path, their ratio,
 and the largest difference between the two paths' weights.
@@ -93,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, default=1024)
     parser.add_argument("--layers", type=int, default=8)
-    parser.add_argument("--nsamples", type=int, default=32)
+    parser.add_argument("--nsamples", type=int, default=128)
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--scale", type=float, default=0.1)
     args = parser.parse_args()

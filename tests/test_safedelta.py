@@ -199,3 +199,34 @@ def test_lazy_update_granularity_does_not_change_the_result(chunk):
     _, U = fast_U(xs)
     torch.testing.assert_close(safe_delta(W, W_sft, U, 20.0, chunk=chunk, block=16),
                                safe_delta(W, W_sft, U, 20.0, chunk=16, block=16), rtol=0, atol=1e-6)
+
+
+def test_a_lora_finetune_is_merged_before_safe_delta(tmp_path, model_copy):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from tunesafe.safedelta.apply import apply
+    from tunesafe.safedelta.hessian import compute_hessians
+    from tunesafe.train.sft import TrainSettings, train
+
+    data = tmp_path / "purebad.jsonl"
+    write_jsonl(data, toy.purebad(8, 0))
+    adapter = tmp_path / "lora"
+    train(str(model_copy), [str(data)], str(adapter), TrainSettings(
+        method="lora", epochs=2, lr=5e-2, global_batch=4, micro_batch=4, max_length=96,
+        lora={"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}))
+    safety = tmp_path / "safety.jsonl"
+    write_jsonl(safety, toy.alignment(8, 0)[::2])
+    compute_hessians(str(model_copy), str(safety), 4, str(tmp_path / "H"), max_length=96)
+    apply(str(model_copy), str(adapter), str(tmp_path / "H"), 1e12, str(tmp_path / "sd"))
+
+    merged = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(model_copy), adapter).merge_and_unload()
+    W_sft = merged.state_dict()["model.layers.0.self_attn.q_proj.weight"]
+    W = load_file(model_copy / "model.safetensors")["model.layers.0.self_attn.q_proj.weight"]
+    out = load_file(tmp_path / "sd" / "model.safetensors")["model.layers.0.self_attn.q_proj.weight"]
+    assert not torch.allclose(W_sft, W)
+    selected = out == W_sft
+    assert 0.84 < selected.float().mean() < 0.86, "a huge s takes W_sft everywhere outside the excluded 15%"
+    k_out = load_file(tmp_path / "sd" / "model.safetensors")["model.layers.0.self_attn.k_proj.weight"]
+    k_orig = load_file(model_copy / "model.safetensors")["model.layers.0.self_attn.k_proj.weight"]
+    assert torch.allclose(k_out, k_orig, atol=1e-6), "k_proj had no adapter: its delta is zero"
