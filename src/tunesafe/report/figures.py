@@ -49,6 +49,7 @@ def sweep_figure(df: pd.DataFrame, prefix: str | Path) -> None:
             ax.scatter([r["Utility (%)"]], [r["ASR (%)"]], marker=marker, s=60, color=color, label=label, zorder=3)
         ax.set_xlabel(part["Utility metric"].dropna().iloc[0] if "Utility metric" in part else "Utility (%)")
         ax.set_ylabel("ASR (%)")
+        ax.set_ylim(bottom=0)
         ax.set_title(task)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
