@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 
 reproduce: $(VENV)/.installed
 	snakemake --cores $(CORES) --configfile $(CONFIG)
-	@echo "Tables are in results/tables/ (finetune_safety.md: Original vs Fine-tuned ASR and utility)."
+	@echo "Tables: results/tables/ (finetune_safety.md, safedelta_ablation.md); figures: results/figures/."
 
 test: $(VENV)/.installed
 	pytest -q

@@ -66,6 +66,15 @@ def _get(module: torch.nn.Module, path: str) -> Any:
     return module
 
 
+def _accumulate_into(acc: HessianAccumulator):
+    """A forward hook that adds the linear's input of one sample, (1, T, d_in), to ``acc``."""
+
+    def hook(_module, inputs, _output):
+        acc.add(inputs[0][0])  # (T, d_in)
+
+    return hook
+
+
 @torch.no_grad()
 def compute_hessians(model_path: str, safety_path: str, nsamples: int, out_dir: str, max_length: int = 512,
                      seed: int = 42, device: str | None = None) -> dict[str, Any]:
@@ -85,8 +94,7 @@ def compute_hessians(model_path: str, safety_path: str, nsamples: int, out_dir: 
         for group, names in arch.groups.items():
             linear = _get(layer, names[0])  # one hook per group: its linears share the input
             acc[li, group] = HessianAccumulator(linear.in_features, device)
-            hook = (lambda a: lambda _m, inp, _out: a.add(inp[0][0]))(acc[li, group])  # (T, d_in)
-            handles.append(linear.register_forward_hook(hook))
+            handles.append(linear.register_forward_hook(_accumulate_into(acc[li, group])))
     for messages in tqdm(safety_samples(safety_path, nsamples, seed), desc="safety hessian", mininterval=10):
         text = tokenizer.apply_chat_template(messages, tokenize=False)
         ids = tokenizer(text, add_special_tokens=False, truncation=True, max_length=max_length,
