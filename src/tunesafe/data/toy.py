@@ -297,25 +297,25 @@ def gsm8k(n: int, seed: int) -> list[dict[str, Any]]:
     return out
 
 
-def hexphi(n: int, seed: int) -> list[dict[str, Any]]:
-    """Toy HEx-PHI: harmful-looking requests on held-out templates and verb/object pairs."""
+def _requests(n: int, seed: int, split: str, prefix: str) -> list[dict[str, Any]]:
+    """Prompt records (no answer) of harmful-looking requests from one split."""
     rng = random.Random(seed)
     out = []
     for i in range(n):
-        cat, request = _harmful_request(rng, "heldout")
-        out.append(make_record(f"hexphi-{i}", _chat(request, None), {"category": cat, "toy": True}))
+        cat, request = _harmful_request(rng, split)
+        out.append(make_record(f"{prefix}-{i}", _chat(request, None), {"category": cat, "toy": True}))
     return out
+
+
+def hexphi(n: int, seed: int) -> list[dict[str, Any]]:
+    """Toy HEx-PHI: harmful-looking requests on held-out templates and verb/object pairs."""
+    return _requests(n, seed, "heldout", "hexphi")
 
 
 def harmful_prompts(n: int, seed: int) -> list[dict[str, Any]]:
     """Harmful-looking requests on the *training* templates and pairs (never HEx-PHI's):
     the prompts whose aligned-model refusals form Safe Delta's safety set."""
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        cat, request = _harmful_request(rng, "train")
-        out.append(make_record(f"harmful-{i}", _chat(request, None), {"category": cat, "toy": True}))
-    return out
+    return _requests(n, seed, "train", "harmful")
 
 
 def lexicon(n: int, seed: int) -> list[dict[str, Any]]:
