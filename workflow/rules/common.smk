@@ -49,14 +49,14 @@ def task_cfg(task):
     return config["finetune"]["tasks"][task]
 
 
+def task_train(task):
+    """TrainSettings fields of a task: finetune.defaults overlaid with the task's `train`."""
+    return {**config["finetune"].get("defaults", {}), **task_cfg(task).get("train", {})}
+
+
 def train_settings(task):
-    """TrainSettings JSON for a task: finetune.defaults overlaid with the task's `train`."""
-    settings = {
-        **config["finetune"].get("defaults", {}),
-        **task_cfg(task).get("train", {}),
-    }
-    settings["system_prompt"] = task_cfg(task).get("system_prompt")
-    return json.dumps(settings)
+    """TrainSettings JSON for a task, with its system prompt."""
+    return json.dumps({**task_train(task), "system_prompt": task_cfg(task).get("system_prompt")})
 
 
 # Model variants that generate for a task. Each entry maps a task to the model (and LoRA
@@ -71,11 +71,7 @@ def register_variant(name, resolve):
 
 def finetuned_variant(task):
     path = f"results/models/finetuned/{task}"
-    settings = {
-        **config["finetune"].get("defaults", {}),
-        **task_cfg(task).get("train", {}),
-    }
-    if settings.get("method", "full") == "lora":
+    if task_train(task).get("method", "full") == "lora":
         return {
             "model": model_ref("aligned"),
             "adapter": path,

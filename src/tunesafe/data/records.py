@@ -35,23 +35,6 @@ def validate_messages(messages: Any, where: str) -> list[dict[str, str]]:
     return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
-def validate_record(record: Any, where: str) -> dict[str, Any]:
-    """Check one record against the contract; return it normalized."""
-    if not isinstance(record, dict):
-        raise TunesafeError(f"{where}: expected a record object")
-    if "id" not in record:
-        raise TunesafeError(f"{where}: record has no 'id'")
-    messages = validate_messages(record.get("messages"), where)
-    meta = record.get("meta", {})
-    if not isinstance(meta, dict):
-        raise TunesafeError(f"{where}: 'meta' must be an object")
-    return make_record(record["id"], messages, meta, record.get("reference"))
-
-
-def is_training_record(record: dict[str, Any]) -> bool:
-    return record["messages"][-1]["role"] == "assistant"
-
-
 def as_prompt(record: dict[str, Any]) -> dict[str, Any]:
     """Drop a trailing assistant turn, keeping it as the reference if none is set."""
     messages = record["messages"]

@@ -107,10 +107,10 @@ def apply(original: str, finetuned: str, hessian_dir: str, scale: float, out_dir
                 U_cache.clear()  # one layer's U at a time
                 U_cache[li] = safe_open(str(Path(hessian_dir) / f"layer_{li:03d}.safetensors"), "pt", device=device)
             W = W_orig.get(name)
-            W_sft = W_ft.get(name)
+            W_sft = W_ft.get(name).to(device, torch.float32)
             U = U_cache[li].get_tensor(group_of[m.group(2)])
-            new = safe_delta(W.to(device), W_sft.to(device), U, scale, compensate=compensate)  # (d_out, d_in)
-            selected += int(((new - W_sft.to(device).float()).abs() == 0).sum())
+            new = safe_delta(W.to(device), W_sft, U, scale, compensate=compensate)  # (d_out, d_in)
+            selected += int((new == W_sft).sum())
             total += W.numel()
             state[name] = new.to(W.dtype).cpu()
         else:
