@@ -25,7 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 GPU_RULES = {"finetune", "safety_set_answers", "safedelta_hessian", "safedelta", "generate", "evaluate_lm_eval",
-             "safelora"}
+             "safelora", "mathif_generate", "rebound_positive", "rebound_negative", "rebound_evaluate",
+             "resistance_slices", "resistance_responses", "resistance_train"}
 
 
 def planned_jobs(*args: str) -> list[dict]:
@@ -76,6 +77,12 @@ def test_resources_are_sized_from_the_config(paper_plan):
     assert int(first["prepare_dataset"]["mem_mb"]) == 4000  # profile default-resources
     generate = [j for j in paper_plan if j["rule"] == "generate"][0]
     assert "--tensor-parallel-size 1 " in generate["shell"]
+    # MathIF: a model's GPUs follow mathif.tensor_parallel_size, and vLLM uses them all
+    mathif = {j["shell"].split("--model ")[1].split()[0]: j for j in paper_plan if j["rule"] == "mathif_generate"}
+    assert int(mathif["deepseek-ai/DeepSeek-R1-Distill-Llama-70B"]["resources"]["gpu"]) == 4
+    assert "--tensor-parallel-size 4 " in mathif["deepseek-ai/DeepSeek-R1-Distill-Llama-70B"]["shell"]
+    assert int(mathif["Qwen/Qwen3-0.6B"]["resources"]["gpu"]) == 1
+    assert int(first["rebound_positive"]["gpu"]) == 2
 
 
 def test_a_retry_gets_more_memory_and_time():

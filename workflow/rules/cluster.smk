@@ -28,15 +28,19 @@ def job_mem_mb(rule):
     return int(CLUSTER.get("mem_mb", 4000) + spec.get("mem", 2) * model_mb)
 
 
-def job_resources(rule):
-    """Snakemake resources of a heavy rule; mem_mb and runtime scale with the attempt."""
+def job_resources(rule, gpus_of=None):
+    """Snakemake resources of a heavy rule; mem_mb and runtime scale with the attempt.
+    gpus_of(wildcards), when given, sizes the GPU count per job (a 32B model on more GPUs
+    than a 1.5B one); it applies only when cluster.jobs.<rule> asks for GPUs at all."""
     gpus = job_gpus(rule)
     mem = job_mem_mb(rule)
     minutes = int(job_spec(rule).get("runtime", CLUSTER.get("runtime", 60)))
     res = {
         "mem_mb": lambda wildcards, attempt: mem * attempt,
         "runtime": lambda wildcards, attempt: f"{minutes * attempt}m",
-        "gpu": gpus,
+        "gpu": (lambda wildcards: max(gpus, int(gpus_of(wildcards))))
+        if gpus and gpus_of
+        else gpus,
     }
     if gpus:
         res["cpus_per_gpu"] = int(CLUSTER.get("cpus_per_gpu", 8))

@@ -132,16 +132,16 @@ rule mathif_generate:
     conda:
         ENV
     threads: THREADS
+    resources:
+        **job_resources("mathif_generate", gpus_of=mathif_tensor_parallel),
     params:
         model=lambda w: mathif_model_ref(w.mathif_model),
         sampling=lambda w: mathif_sampling_args(w.mathif_setting),
         engine=config["generation"].get("engine", "hf"),
         batch=config["generation"].get("batch_size", 16),
-        tp=lambda w: MATHIF.get("tensor_parallel_size", {}).get(
-            w.mathif_model, config["generation"].get("tensor_parallel_size", 1)
-        ),
+        tp=lambda w, resources: resources.gpu or mathif_tensor_parallel(w),
     shell:
-        "tunesafe --threads {threads} generate --engine {params.engine} --model {params.model} "
+        "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} --model {params.model} "
         "--prompts {input.prompts} --out {output} {params.sampling} "
         "--batch-size {params.batch} --tensor-parallel-size {params.tp} > {log} 2>&1"
 

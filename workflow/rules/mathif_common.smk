@@ -24,6 +24,13 @@ def mathif_model_input(wildcards):
     )
 
 
+def mathif_tensor_parallel(wildcards):
+    """vLLM GPUs of a model: mathif.tensor_parallel_size.<model>, else generation's."""
+    return MATHIF.get("tensor_parallel_size", {}).get(
+        wildcards.mathif_model, config["generation"].get("tensor_parallel_size", 1)
+    )
+
+
 def mathif_data_args():
     """`tunesafe mathif prepare` arguments of config mathif.data."""
     args = []

@@ -87,11 +87,13 @@ rule rebound_positive:
     conda:
         ENV
     threads: THREADS
+    resources:
+        **job_resources("rebound_positive"),
     params:
         model=lambda w: rb_model_ref(RB_MODELS[w.rmodel]),
         settings=rb_train_settings,
     shell:
-        "tunesafe --threads {threads} train sft --model {params.model} --data {input.data} "
+        "tunesafe --threads {threads} --gpus {resources.gpu} train sft --model {params.model} --data {input.data} "
         "--settings {params.settings:q} --out {output} > {log} 2>&1"
 
 
@@ -112,10 +114,12 @@ rule rebound_negative:
     conda:
         ENV
     threads: THREADS
+    resources:
+        **job_resources("rebound_negative"),
     params:
         settings=rb_train_settings,
     shell:
-        "tunesafe --threads {threads} train sft --model {input.model} --data {input.data} "
+        "tunesafe --threads {threads} --gpus {resources.gpu} train sft --model {input.model} --data {input.data} "
         "--settings {params.settings:q} --out {output} > {log} 2>&1"
 
 
@@ -135,6 +139,8 @@ rule rebound_evaluate:
     conda:
         ENV
     threads: THREADS
+    resources:
+        **job_resources("rebound_evaluate"),
     params:
         base=lambda w: rb_model_ref(RB_MODELS[w.rmodel]),
         scorer=lambda w: rb_scorer_args(w.rtask),
@@ -142,9 +148,9 @@ rule rebound_evaluate:
         cell="{rmodel}:{rtask}:{npos}:{nneg}:{rseed}",
         engine=config["generation"].get("engine", "hf"),
         batch=config["generation"].get("batch_size", 16),
-        tp=config["generation"].get("tensor_parallel_size", 1),
+        tp=lambda w, resources: tensor_parallel(resources.gpu),
     shell:
-        "tunesafe --threads {threads} rebound evaluate --model {input.model} --base {params.base} "
+        "tunesafe --threads {threads} --gpus {resources.gpu} rebound evaluate --model {input.model} --base {params.base} "
         "--prompts {input.prompts} {params.scorer} {params.sampling} --seed {wildcards.rseed} "
         "--engine {params.engine} --batch-size {params.batch} --tensor-parallel-size {params.tp} "
         "--cell {params.cell} --generations {output.generations} --out {output.metrics} > {log} 2>&1"
@@ -191,12 +197,14 @@ rule resistance_slices:
     conda:
         ENV
     threads: THREADS
+    resources:
+        **job_resources("resistance_slices"),
     params:
         model=lambda w: rb_model_ref(RS_MODELS[w.rmodel]),
         settings=lambda w: json.dumps(RS["train"]),
         at=RS.get("slices", [0.333, 0.667]),
     shell:
-        "tunesafe --threads {threads} train sft --model {params.model} --data {input.data} "
+        "tunesafe --threads {threads} --gpus {resources.gpu} train sft --model {params.model} --data {input.data} "
         "--settings {params.settings:q} --save-at {params.at[0]}:{output.theta1} "
         "--save-at {params.at[1]}:{output.theta2} --out {output.theta3} > {log} 2>&1"
 
@@ -212,15 +220,17 @@ rule resistance_responses:
     conda:
         ENV
     threads: THREADS
+    resources:
+        **job_resources("resistance_responses"),
     params:
         sampling=" ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in RS.get("sampling", {}).items()
         ),
         engine=config["generation"].get("engine", "hf"),
         batch=config["generation"].get("batch_size", 16),
-        tp=config["generation"].get("tensor_parallel_size", 1),
+        tp=lambda w, resources: tensor_parallel(resources.gpu),
     shell:
-        "tunesafe --threads {threads} generate --engine {params.engine} --model {input.model} "
+        "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} --model {input.model} "
         "--prompts {input.prompts} --out {output} {params.sampling} --batch-size {params.batch} "
         "--tensor-parallel-size {params.tp} > {log} 2>&1"
 
@@ -257,10 +267,12 @@ rule resistance_train:
     conda:
         ENV
     threads: THREADS
+    resources:
+        **job_resources("resistance_train"),
     params:
         settings=lambda w: json.dumps(RS["align_train"]),
     shell:
-        "tunesafe --threads {threads} train sft --model {input.model} --data {input.data} "
+        "tunesafe --threads {threads} --gpus {resources.gpu} train sft --model {input.model} --data {input.data} "
         "--settings {params.settings:q} --out {output.model} --summary {output.summary} > {log} 2>&1"
 
 
