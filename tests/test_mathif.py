@@ -366,6 +366,7 @@ def small_mathif_config() -> dict:
     config["toy"]["base_training"]["epochs"] = 2
     m = config["mathif"]
     m["data"].update(n=12)
+    m["variants"] = []  # the Safe Delta study's models: see test_mathif_variants_are_planned
     m["toy_reasoning"].update(n=160)
     m["toy_reasoning"]["training"].update(epochs=1)
     m["sampling"]["max_new_tokens"] = 100
@@ -406,3 +407,41 @@ def test_mathif_workflow_builds_the_tables_and_figures(tmp_path):
     assert len(gens) == 12 and all("\n\nWait, " in g["response"] for g in gens)
     for target in MATHIF_TARGETS:
         assert (tmp_path / target).stat().st_size > 0
+
+
+def test_mathif_variants_are_planned_from_the_safe_delta_study(tmp_path):
+    """mathif.variants: the Safe Delta study's models (full weights and a LoRA adapter) get
+    MathIF generations and rows; a bad entry is one line naming it."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tunesafe.config import validate_config
+
+    repo = Path(__file__).resolve().parents[1]
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+
+    def plan(variants: list[str]) -> subprocess.CompletedProcess:
+        config = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+        config["mathif"]["variants"] = variants
+        (tmp_path / "v.yaml").write_text(yaml.safe_dump(config))
+        return subprocess.run([snakemake, "-n", "--printshellcmds", "results/tables/mathif.csv",
+                               "--configfile", str(tmp_path / "v.yaml")],
+                              cwd=repo, capture_output=True, text=True)
+
+    run = plan(["safedelta/math", "lora/purebad"])
+    assert run.returncode == 0, run.stderr[-3000:]
+    shells = [line for line in run.stdout.splitlines() if " generate " in line and "mathif" in line]
+    sd = [s for s in shells if "results/generations/mathif/safedelta/math/constraints.jsonl" in s]
+    assert sd and "--model results/models/safedelta/math/s" in sd[0] and "--adapter" not in sd[0]
+    lora = [s for s in shells if "results/generations/mathif/lora/purebad/no_constraints.jsonl" in s]
+    assert lora and "--adapter results/models/lora/purebad" in lora[0]
+    assert "--model safedelta/math=safedelta/math" in run.stdout  # a row of the tables
+
+    run = plan(["nosuch/math"])
+    assert run.returncode != 0 and "mathif.variants: unknown method 'nosuch'" in run.stdout + run.stderr
+    config = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    config["mathif"]["variants"] = ["safedelta/nosuch"]
+    with pytest.raises(TunesafeError, match=r"mathif.variants: safedelta/nosuch: task: 'nosuch' is not in finetune.tasks"):
+        validate_config(config, repo / "config" / "schema.yaml")

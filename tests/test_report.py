@@ -126,6 +126,15 @@ def test_every_table_and_figure_is_in_the_report_with_a_caption_in_the_papers_or
     assert safedelta[:6] == ["1 Table 1: harmful fine-tuning", "2 Table 2: benign fine-tuning",
                              "3 Figure 1: ASR vs size", "4 Figure 5: Pareto front", "5 Exp. 5: LoRA",
                              "6 Exp. 10: time cost"]
+    # the other two arms: MathIF's Table 3, Table 6 and breakdowns; resistance and rebound
+    for name in ["mathif.csv", "mathif_intervention.csv", "mathif_by_constraints.png", "mathif_by_source.png",
+                 "mathif_cot_length.png", "resistance.csv", "rebound.csv"]:
+        assert name in names, name
+    assert any(n.startswith("rebound_") and n.endswith(".png") for n in names)
+    assert "Table 3" in captions["mathif.csv"] and "Table 6" in captions["mathif_intervention.csv"]
+    assert sorted(categories["MathIF (arXiv 2505.14810)"])[0] == "1 Table 3: HAcc, SAcc, correctness"
+    assert sorted(categories["Resist Alignment (arXiv 2406.06144)"]) == ["1 Resistance: forward vs inverse",
+                                                                        "2 Rebound"]
 
 
 def test_the_report_opens_in_chromium_and_every_figure_loads(report, tmp_path):

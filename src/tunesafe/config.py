@@ -90,6 +90,8 @@ def _check_references(config: dict[str, Any]) -> None:
             for t in sd[key]:
                 if t not in config["finetune"]["tasks"]:
                     raise TunesafeError(f"config error: safedelta.{key}: {t!r} is not in finetune.tasks ({', '.join(config['finetune']['tasks'])})")
+    for name in (config.get("mathif") or {}).get("variants") or []:
+        _must_be_in(name.split("/")[1], f"mathif.variants: {name}: task", config["finetune"]["tasks"], "finetune.tasks")
     base = config.get("baselines")
     if base:
         tasks = config["finetune"]["tasks"]

@@ -51,10 +51,10 @@ def require_file(path: str | os.PathLike, what: str = "file") -> Path:
     return path
 
 
-def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Read a JSONL file: one JSON object per line; blank lines are skipped."""
-    path = require_file(path, "JSONL file")
-    rows = []
+def iter_jsonl(path: str | os.PathLike, what: str = "JSONL file") -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` of each non-blank line of a JSONL file (1-based numbers, so
+    errors downstream can name the line); a malformed line is an error naming it."""
+    path = require_file(path, what)
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
@@ -65,8 +65,12 @@ def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
                 raise TunesafeError(f"{path}:{lineno}: not valid JSON ({e.msg}); expected one JSON object per line") from None
             if not isinstance(row, dict):
                 raise TunesafeError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            rows.append(row)
-    return rows
+            yield lineno, row
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Read a JSONL file: one JSON object per line; blank lines are skipped."""
+    return [row for _, row in iter_jsonl(path)]
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> int:

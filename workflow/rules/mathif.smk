@@ -11,6 +11,9 @@
 include: "mathif_common.smk"
 
 
+MATHIF_CATEGORY = "MathIF (arXiv 2505.14810)"
+
+
 if MATHIF_MODELS:
     TABLES += expand(
         "results/tables/{name}.{ext}",
@@ -136,12 +139,13 @@ rule mathif_generate:
         **job_resources("mathif_generate", gpus_of=mathif_tensor_parallel),
     params:
         model=lambda w: mathif_model_ref(w.mathif_model),
+        adapter=mathif_adapter_arg,
         sampling=lambda w: mathif_sampling_args(w.mathif_setting),
         engine=config["generation"].get("engine", "hf"),
         batch=config["generation"].get("batch_size", 16),
         tp=lambda w, resources: resources.gpu or mathif_tensor_parallel(w),
     shell:
-        "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} --model {params.model} "
+        "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} --model {params.model} {params.adapter} "
         "--prompts {input.prompts} --out {output} {params.sampling} "
         "--batch-size {params.batch} --tensor-parallel-size {params.tp} > {log} 2>&1"
 
@@ -175,15 +179,32 @@ rule mathif_report:
         ),
         expand("results/metrics/mathif/{m}/intervention.json", m=MATHIF_INTERVENTION),
     output:
-        expand(
-            "results/tables/{n}.{e}",
-            n=["mathif", "mathif_intervention"],
-            e=["csv", "md"],
+        report(
+            "results/tables/mathif.csv",
+            caption="../report/mathif_table.rst",
+            category=MATHIF_CATEGORY,
+            subcategory="1 Table 3: HAcc, SAcc, correctness",
+        ),
+        "results/tables/mathif.md",
+        report(
+            "results/tables/mathif_intervention.csv",
+            caption="../report/mathif_intervention.rst",
+            category=MATHIF_CATEGORY,
+            subcategory="3 Table 6: the intervention",
+        ),
+        "results/tables/mathif_intervention.md",
+        report(
+            expand(
+                "results/figures/mathif_{n}.png",
+                n=["by_constraints", "by_source", "cot_length"],
+            ),
+            caption="../report/mathif_figures.rst",
+            category=MATHIF_CATEGORY,
+            subcategory="2 Breakdowns: constraints, source, thinking length",
         ),
         expand(
-            "results/figures/mathif_{n}.{e}",
+            "results/figures/mathif_{n}.pdf",
             n=["by_constraints", "by_source", "cot_length"],
-            e=["pdf", "png"],
         ),
     log:
         "results/logs/mathif/report.log",

@@ -3,25 +3,55 @@
 import re
 
 MATHIF = config.get("mathif", {})
-MATHIF_MODELS = MATHIF.get("models", {})
+# mathif.variants: models of the Safe Delta study, "<method>/<task>" (a model variant of
+# the Safe Delta tables: finetuned/math, safedelta/math, ...), evaluated on MathIF as extra
+# rows named by that string; their id column is the same string.
+# (schema and tunesafe.config check the form and the task; the method is checked here: the
+# Snakefile includes this file after every rule file that registers a variant)
+MATHIF_VARIANTS = list(MATHIF.get("variants", []) or [])
+for _v in MATHIF_VARIANTS:
+    if _v.split("/")[0] not in VARIANTS:
+        raise ValueError(
+            f"config error: mathif.variants: unknown method {_v.split('/')[0]!r} in {_v!r} "
+            f"(expected one of {', '.join(sorted(VARIANTS))})"
+        )
+MATHIF_MODELS = {
+    **MATHIF.get("models", {}),
+    **{v: v for v in MATHIF_VARIANTS},
+}
 MATHIF_SETTINGS = ["constraints", "no_constraints", "intervention"]
 MATHIF_INTERVENTION = [m for m in MATHIF.get("intervention", []) if m in MATHIF_MODELS]
 
 
+def mathif_variant(name):
+    """The Safe Delta study's variant behind a mathif.variants entry (model, adapter, inputs),
+    or None for a mathif.models entry."""
+    if name not in MATHIF_VARIANTS:
+        return None
+    method, task = name.split("/")
+    return VARIANTS[method](task)
+
+
 def mathif_model_ref(name):
-    """Directory or hub id of mathif.models.<name>; "toy_reasoning" is built by the toy rules."""
+    """Directory or hub id of a MathIF model: mathif.models.<name> ("toy_reasoning" is built
+    by the toy rules), or the model of a mathif.variants entry."""
+    if (v := mathif_variant(name)) is not None:
+        return v["model"]
     ref = MATHIF_MODELS[name]
     return "results/models/toy/reasoning" if ref == "toy_reasoning" else ref
 
 
 def mathif_model_input(wildcards):
-    ref = mathif_model_ref(wildcards.mathif_model)
-    return (
-        [ref]
-        if MATHIF_MODELS[wildcards.mathif_model] == "toy_reasoning"
-        or os.path.isdir(ref)
-        else []
-    )
+    name = wildcards.mathif_model
+    if (v := mathif_variant(name)) is not None:
+        return v["inputs"]
+    ref = mathif_model_ref(name)
+    return [ref] if MATHIF_MODELS[name] == "toy_reasoning" or os.path.isdir(ref) else []
+
+
+def mathif_adapter_arg(wildcards):
+    v = mathif_variant(wildcards.mathif_model)
+    return f"--adapter {v['adapter']}" if v and v["adapter"] else ""
 
 
 def mathif_tensor_parallel(wildcards):

@@ -8,6 +8,9 @@
 include: "rebound_common.smk"
 
 
+RB_CATEGORY = "Resist Alignment (arXiv 2406.06144)"
+
+
 if RB_TASKS and RB_MODELS:
     TABLES += expand("results/tables/rebound.{ext}", ext=["csv", "md"])
     TABLES += expand(
@@ -160,13 +163,20 @@ rule rebound_table:
     input:
         rb_cells(),
     output:
-        csv="results/tables/rebound.csv",
-        md="results/tables/rebound.md",
-        figures=expand(
-            "results/figures/rebound_{task}.{ext}",
-            task=list(RB_TASKS),
-            ext=["pdf", "png"],
+        csv=report(
+            "results/tables/rebound.csv",
+            caption="../report/rebound.rst",
+            category=RB_CATEGORY,
+            subcategory="2 Rebound",
         ),
+        md="results/tables/rebound.md",
+        figures=report(
+            expand("results/figures/rebound_{task}.png", task=list(RB_TASKS)),
+            caption="../report/rebound.rst",
+            category=RB_CATEGORY,
+            subcategory="2 Rebound",
+        ),
+        pdfs=expand("results/figures/rebound_{task}.pdf", task=list(RB_TASKS)),
     log:
         "results/logs/rebound/table.log",
     conda:
@@ -286,7 +296,12 @@ rule resistance_table:
             for direction in ["forward", "inverse"]
         ],
     output:
-        csv="results/tables/resistance.csv",
+        csv=report(
+            "results/tables/resistance.csv",
+            caption="../report/resistance.rst",
+            category=RB_CATEGORY,
+            subcategory="1 Resistance: forward vs inverse",
+        ),
         md="results/tables/resistance.md",
     log:
         "results/logs/resistance/table.log",

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tunesafe.errors import TunesafeError
-from tunesafe.io import read_jsonl, write_json
+from tunesafe.io import iter_jsonl, write_json
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,8 @@ def check_rows(rows: Sequence[dict[str, Any]], fields: Sequence[str], metric: st
 
 def read_generations(path: str | os.PathLike) -> tuple[list[dict[str, Any]], list[int]]:
     """Read a generations file; return its rows and the 1-based line number of each row."""
-    rows = read_jsonl(path)  # validates JSON and raises one-line errors naming the line
-    with open(path, encoding="utf-8") as f:
-        lines = [lineno for lineno, line in enumerate(f, start=1) if line.strip()]
-    if len(lines) != len(rows):  # read_jsonl and this loop skip the same blank lines
-        raise TunesafeError(f"{path}: changed while being read")
-    return rows, lines
+    numbered = list(iter_jsonl(path))
+    return [row for _, row in numbered], [lineno for lineno, _ in numbered]
 
 
 def evaluate_file(metric_name: str, generations_path: str | os.PathLike,

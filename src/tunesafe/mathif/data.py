@@ -15,12 +15,12 @@ no system prompt; the model's chat template is applied by the generation engine.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from tunesafe.errors import TunesafeError
+from tunesafe.io import iter_jsonl
 
 SOURCES = ("gsm8k", "math500", "minerva", "olympiad", "aime")
 COUNTS = ("single", "double", "triple")
@@ -53,23 +53,14 @@ def _check_item(item: Any, where: str) -> dict[str, Any]:
 def read_items(path: str | os.PathLike, stem: str | None = None) -> list[dict[str, Any]]:
     """Items of one MathIF JSONL file; blank lines (trailing ones included) are skipped."""
     path = Path(path)
-    if not path.is_file():
-        raise TunesafeError(f"{path}: MathIF file not found")
     stem = stem or path.stem
     items = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TunesafeError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-            item = _check_item(row, f"{path}:{lineno}")
-            item.setdefault("key", f"{stem}:{lineno}")
-            item.setdefault("subset", stem.split("_")[0] if "_" in stem else str(item.get("source", stem)))
-            item["n_constraints"] = len(item["constraint_name"])
-            items.append(item)
+    for lineno, row in iter_jsonl(path, "MathIF file"):
+        item = _check_item(row, f"{path}:{lineno}")
+        item.setdefault("key", f"{stem}:{lineno}")
+        item.setdefault("subset", stem.split("_")[0] if "_" in stem else str(item.get("source", stem)))
+        item["n_constraints"] = len(item["constraint_name"])
+        items.append(item)
     return items
 
 
