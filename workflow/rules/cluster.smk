@@ -1,5 +1,6 @@
 # Compute resources of the jobs, sized from config `cluster` (see config/README.md). The
-# heavy rules (fine-tuning, Safe Delta, generation, lm-eval, the weight-space baselines)
+# heavy rules (fine-tuning, Safe Delta, generation, lm-eval, the weight-space baselines,
+# MathIF generation, the rebound and resistance fine-tunes)
 # take `resources: **job_resources("<rule>")`: GPUs, host memory as a multiple of the model's
 # size, runtime, both growing with each retry (`retries:` in the profile). Every other rule
 # runs on the defaults of the profile. The profiles under workflow/profiles/ decide where
@@ -38,9 +39,11 @@ def job_resources(rule, gpus_of=None):
     res = {
         "mem_mb": lambda wildcards, attempt: mem * attempt,
         "runtime": lambda wildcards, attempt: f"{minutes * attempt}m",
-        "gpu": (lambda wildcards: max(gpus, int(gpus_of(wildcards))))
-        if gpus and gpus_of
-        else gpus,
+        "gpu": (
+            (lambda wildcards: max(gpus, int(gpus_of(wildcards))))
+            if gpus and gpus_of
+            else gpus
+        ),
     }
     if gpus:
         res["cpus_per_gpu"] = int(CLUSTER.get("cpus_per_gpu", 8))
