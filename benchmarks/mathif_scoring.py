@@ -11,7 +11,8 @@ through math-verify, the slow path). Usage:
 
 Prints the one-off start-up (imports, langdetect profiles, sympy) and the steady-state
 seconds per 1000 items over the 2 x 420 items, after one warm-up pass on other responses
-(parsed answers are cached within a run, so the timed pass gets fresh responses).
+(parsed answers are cached within a run, so the timed pass gets fresh responses), the
+constraint checks alone, and how many answers went through math-verify's parser.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def main() -> None:
     t0 = time.perf_counter()
     from tunesafe.evaluation.mathif import check, evaluate, split_thinking
     from tunesafe.evaluation.mathif.checkers import detect_language
-    from tunesafe.evaluation.mathif.scoring import is_correct
+    from tunesafe.evaluation.mathif.scoring import _parsed, is_correct
     from tunesafe.mathif.data import load_mathif
 
     items = load_mathif(args.data)
@@ -63,9 +64,11 @@ def main() -> None:
                                     for it in items))
             files.append(path)
         evaluate(args.data, files[0], Path(tmp) / "o.json")
+        parses_before = _parsed.cache_info().misses
         t = time.perf_counter()
         results = [evaluate(args.data, f, Path(tmp) / "o.json") for f in files[1:]]
         best = time.perf_counter() - t
+        parses = _parsed.cache_info().misses - parses_before
         # the instruction-following part alone: thinking removal + the constraint checks
         t = time.perf_counter()
         for f in files[1:]:
@@ -79,6 +82,9 @@ def main() -> None:
         "items_scored": n, "cpu_cores_allowed": cores, "startup_s": round(startup, 3),
         "seconds": round(best, 3), "seconds_per_1000_items": round(1000 * best / n, 3),
         "checks_only_seconds_per_1000_items": round(1000 * checks / n, 3),
+        # answers (references and predictions) that needed math-verify's LaTeX parser in
+        # the timed pass: the rest of the cost
+        "math_verify_parses": parses,
         "hacc": [round(r["hacc"], 4) for r in results], "correct": [round(r["correct"], 4) for r in results],
     }))
 
