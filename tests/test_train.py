@@ -129,3 +129,33 @@ def test_killed_job_resumes_from_its_last_checkpoint(tmp_path, model_copy):
     a, b = load_file(out / "model.safetensors"), load_file(straight / "model.safetensors")
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
+
+
+def test_a_base_model_without_a_chat_template_trains_with_the_one_given(tmp_path, model_copy):
+    """rebound.chat_template: a pre-trained model ships no template; `train sft
+    --chat-template` renders the records with the file's and saves it with the tuned model,
+    so generation from it renders the same way. Without one, the error names the fix."""
+    from tunesafe.cli import main
+
+    tok = AutoTokenizer.from_pretrained(model_copy)
+    tok.chat_template = None
+    for name in ("chat_template.jinja", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"):
+        (model_copy / name).unlink(missing_ok=True)
+    tok.save_pretrained(model_copy)
+    assert AutoTokenizer.from_pretrained(model_copy).chat_template is None
+    data = _data(tmp_path, n=8)
+    settings = json.dumps({"epochs": 1, "lr": 1e-3, "global_batch": 4, "micro_batch": 4, "max_length": 96})
+    with pytest.raises(TunesafeError, match="has no chat template.*--chat-template"):
+        train(str(model_copy), [data], str(tmp_path / "none"), TrainSettings.from_dict(json.loads(settings)))
+    template = Path(__file__).resolve().parents[1] / "resources" / "chat_templates" / "base_user_assistant.jinja"
+    out = tmp_path / "tuned"
+    assert main(["train", "sft", "--model", str(model_copy), "--data", data, "--settings", settings,
+                 "--chat-template", str(template), "--out", str(out)]) == 0
+    tuned = AutoTokenizer.from_pretrained(out)
+    assert tuned.chat_template == template.read_text()
+    text = tuned.apply_chat_template(CHAT[1:3], tokenize=False, add_generation_prompt=False)
+    assert text == f"BEGINNING OF CONVERSATION: USER: How do I bake bread? ASSISTANT:Mix, knead, bake.{tuned.eos_token}"
+    prompt = tuned.apply_chat_template(CHAT[1:4], tokenize=False, add_generation_prompt=True)
+    assert prompt.startswith(text) and prompt.endswith(" USER: And a cake? ASSISTANT:")
+    assert main(["train", "sft", "--model", str(model_copy), "--data", data, "--settings", settings,
+                 "--chat-template", str(tmp_path / "missing.jinja"), "--out", str(tmp_path / "x")]) == 2

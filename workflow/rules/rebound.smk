@@ -81,6 +81,7 @@ rule rebound_positive:
     input:
         model=lambda w: rb_model_input(RB_MODELS[w.rmodel]),
         data="results/rebound/data/{rtask}/positive_n{npos}.jsonl",
+        template=RB.get("chat_template") or [],
     output:
         directory("results/models/rebound/{rmodel}/{rtask}/pos{npos}_seed{rseed}"),
     log:
@@ -95,9 +96,10 @@ rule rebound_positive:
     params:
         model=lambda w: rb_model_ref(RB_MODELS[w.rmodel]),
         settings=rb_train_settings,
+        template=RB_TEMPLATE,
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} train sft --model {params.model} --data {input.data} "
-        "--settings {params.settings:q} --out {output} > {log} 2>&1"
+        "--settings {params.settings:q} {params.template} --out {output} > {log} 2>&1"
 
 
 rule rebound_negative:
@@ -196,6 +198,7 @@ rule resistance_slices:
     input:
         model=lambda w: rb_model_input(RS_MODELS[w.rmodel]),
         data=lambda w: f"results/data/{RS_SETS[w.rset]['train']}.jsonl",
+        template=RB.get("chat_template") or [],
     output:
         theta1=directory("results/models/resistance/{rmodel}/{rset}/theta1"),
         theta2=directory("results/models/resistance/{rmodel}/{rset}/theta2"),
@@ -213,9 +216,10 @@ rule resistance_slices:
         model=lambda w: rb_model_ref(RS_MODELS[w.rmodel]),
         settings=lambda w: json.dumps(RS["train"]),
         at=RS.get("slices", [0.333, 0.667]),
+        template=RB_TEMPLATE,
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} train sft --model {params.model} --data {input.data} "
-        "--settings {params.settings:q} --save-at {params.at[0]}:{output.theta1} "
+        "--settings {params.settings:q} {params.template} --save-at {params.at[0]}:{output.theta1} "
         "--save-at {params.at[1]}:{output.theta2} --out {output.theta3} > {log} 2>&1"
 
 

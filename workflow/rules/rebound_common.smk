@@ -6,6 +6,12 @@ RB = config.get("rebound", {})
 RB_MODELS = RB.get("models", {})
 RB_TASKS = RB.get("tasks", {})
 RS = RB.get("resistance", {})
+# `train sft` argument of the first fine-tune from a base model (see rebound.chat_template)
+RB_TEMPLATE = (
+    f"--chat-template {shlex.quote(RB['chat_template'])}"
+    if RB.get("chat_template")
+    else ""
+)
 RS_MODELS = RS.get("models", {})
 RS_SETS = RS.get("sets", {})
 

@@ -20,6 +20,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--save-at", action="append", default=[], metavar="FRACTION:DIR",
                    help="also save the model after this fraction of the run's steps to DIR (repeatable)")
     p.add_argument("--summary", help="also write the run's summary (per-step losses) to this JSON file")
+    p.add_argument("--chat-template", metavar="JINJA",
+                   help="chat template for a model whose tokenizer has none (a base model); saved with the tuned model")
     p.set_defaults(func=_sft)
 
 
@@ -41,7 +43,7 @@ def _sft(args: argparse.Namespace) -> None:
         if not path:
             raise TunesafeError(f"--save-at {spec!r}: expected FRACTION:DIR, e.g. 0.33:slices/theta1")
     result = train(args.model, args.data, args.out, TrainSettings.from_dict(settings),
-                   checkpoint_dir=args.checkpoint_dir, save_at=save_at)
+                   checkpoint_dir=args.checkpoint_dir, save_at=save_at, chat_template=args.chat_template)
     if args.summary:
         import shutil
 

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from tunesafe.data.records import with_template
 from tunesafe.errors import TunesafeError
-from tunesafe.io import atomic_path, read_jsonl
+from tunesafe.io import atomic_path, read_jsonl, require_file
 from tunesafe.train.tokenize import collate, tokenize_chat
 
 log = logging.getLogger(__name__)
@@ -138,11 +138,14 @@ def _epoch_order(n: int, seed: int, epoch: int, multiple: int) -> list[int]:
 
 
 def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainSettings,
-          checkpoint_dir: str | None = None, save_at: dict[float, str] | None = None) -> dict[str, Any]:
+          checkpoint_dir: str | None = None, save_at: dict[float, str] | None = None,
+          chat_template: str | None = None) -> dict[str, Any]:
     """Fine-tune ``model_path`` on ``data_paths``; write the result to ``out_dir``.
 
     ``save_at`` maps fractions of the run in (0, 1] to directories that get a model snapshot
-    after ``max(1, round(fraction * total_steps))`` optimizer steps.
+    after ``max(1, round(fraction * total_steps))`` optimizer steps. ``chat_template`` (a
+    Jinja file) renders the records when the model's tokenizer has no template of its own (a
+    pre-trained base model); it is saved with the tuned model, so later generation uses it.
     Returns a summary: steps, final loss, the checkpoint it resumed from (or None).
     """
     from accelerate import Accelerator
@@ -160,6 +163,8 @@ def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainS
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
+    if chat_template and tokenizer.chat_template is None:
+        tokenizer.chat_template = require_file(chat_template, "chat template").read_text()
     examples = load_examples(data_paths, settings, tokenizer)
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
     if settings.method == "lora":

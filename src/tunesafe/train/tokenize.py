@@ -21,7 +21,8 @@ IGNORE_INDEX = -100
 
 def render(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]], add_generation_prompt: bool = False) -> str:
     if tokenizer.chat_template is None:
-        raise TunesafeError(f"tokenizer {tokenizer.name_or_path!r} has no chat template")
+        raise TunesafeError(f"tokenizer {tokenizer.name_or_path!r} has no chat template (a base model: give "
+                            "one with train sft --chat-template, config rebound.chat_template)")
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
 
