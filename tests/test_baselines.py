@@ -183,3 +183,24 @@ def test_resta_on_tiny_models_writes_w_sft_plus_gamma_v(tmp_path, lora_setup):
     name = "model.layers.1.mlp.down_proj.weight"
     assert torch.allclose(out[name], W_sft[name] + 2.0 * (state[name] - W_un[name]), atol=1e-6)
     assert (tmp_path / "out" / "config.json").exists() and (tmp_path / "out" / "resta_summary.json").exists()
+
+
+def test_a_pareto_point_at_the_default_knob_reads_the_table_variant(tmp_path):
+    """Fig. 5: `K=VARIANT` makes a sweep point that variant's metrics (the method's default
+    setting, already evaluated for Table 1), so the workflow does not generate it twice."""
+    import json
+
+    from tunesafe.report.baselines import pareto_points
+
+    for variant, asr, rouge in [("original", 0.02, 0.80), ("safelora", 0.10, 0.70), ("safelora-s0.3", 0.30, 0.75)]:
+        for task, name, metrics in [("aoa", "safety", {"asr": asr, "n": 10}),
+                                    ("dirty_summary", "summary", {"rouge1_f1": rouge, "n": 10})]:
+            (tmp_path / task / variant).mkdir(parents=True, exist_ok=True)
+            (tmp_path / task / variant / f"{name}.json").write_text(json.dumps(metrics))
+    df = pareto_points(tmp_path, "aoa", "safety", "dirty_summary", "summary", ["original"],
+                       {"safelora": ["0.3", "0.5=safelora"]})
+    assert list(df["Model"]) == ["Original", "Safe LoRA", "Safe LoRA"]
+    assert list(df["Setting"].iloc[1:]) == [0.3, 0.5]
+    assert list(df["aoa ASR (%)"]) == pytest.approx([2.0, 30.0, 10.0])
+    with pytest.raises(TunesafeError, match="safelora-s0.7"):
+        pareto_points(tmp_path, "aoa", "safety", "dirty_summary", "summary", [], {"safelora": ["0.7"]})

@@ -42,7 +42,10 @@ def small_toy_config() -> dict:
             bench["sampling"]["max_new_tokens"] = 48
     config["safedelta"].update(nsamples=64, sweep_scales=[10.0], sweep_tasks=["dirty_summary"])
     config["baselines"]["size_sweep"]["sizes"] = [50]
-    config["baselines"]["pareto"].update(x_task="purebad", safelora=[0.3], resta=[2.0], safedelta=[10.0])
+    # Fig. 5's sweeps: Safe LoRA and Resta at their defaults (the Table 1 variants, not
+    # generated again), Safe Delta at the scale sweep's s
+    config["baselines"]["pareto"].update(x_task="purebad", safelora=[config["baselines"]["safelora"]["threshold"]],
+                                         resta=[config["baselines"]["resta"]["coefficient"]], safedelta=[10.0])
     config["baselines"]["lora_tasks"] = ["purebad"]
     config["threads"] = 1  # two one-thread jobs at a time on 2 cores, not one two-thread job
     return config
@@ -122,6 +125,13 @@ def test_the_paper_tables_rank_safe_delta_below_the_data_side_baselines_on_pureb
 def test_every_comparison_figure_and_table_is_written(study):
     for name in ["asr_vs_size", "pareto"]:
         assert (study / "results" / "figures" / f"{name}.png").stat().st_size > 10_000
+    # Safe LoRA's sweep point at its default threshold is Table 1's Safe LoRA, not a rerun
+    sweep = pd.read_csv(study / "results" / "tables" / "pareto.csv").dropna(subset=["Setting"]).set_index("Model")
+    assert len(sweep) == 3
+    harmful = pd.read_csv(study / "results" / "tables" / "safedelta_harmful.csv").set_index(["Task", "Model"])
+    assert sweep.loc["Safe LoRA", "purebad ASR (%)"] == pytest.approx(harmful.loc[("purebad", "Safe LoRA"), "ASR (%)"],
+                                                                      abs=0.06)
+    assert not list((study / "results" / "generations" / "purebad").glob("safelora-s*"))
     sizes = pd.read_csv(study / "results" / "tables" / "asr_vs_size.csv")
     assert set(sizes["Size"]) == {0, 50} and set(sizes["Model"]) == {"Original", "Fine-tuned", "SafeInstr", "BEA",
                                                                          "Safe Delta"}

@@ -223,7 +223,7 @@ rule pareto_figure:
                 (PARETO["y_task"], utility_benchmark(PARETO["y_task"])),
             ]
             for v in ["original", "finetuned", "safeinstr", "bea", "safedelta"]
-            + [f"{m}-s{k}" for m, ks in PARETO_SWEEPS.items() for k in ks]
+            + [pareto_variant(m, k) for m, ks in PARETO_SWEEPS.items() for k in ks]
         ],
     output:
         "results/figures/pareto.pdf",
@@ -248,7 +248,7 @@ rule pareto_figure:
         x=f"{PARETO['x_task']}:safety",
         y=f"{PARETO['y_task']}:{utility_benchmark(PARETO['y_task'])}",
         sweeps=" ".join(
-            f"--sweep {m}:{','.join(str(k) for k in ks)}"
+            f"--sweep {m}:" + ",".join(f"{k}={pareto_variant(m, k)}" for k in ks)
             for m, ks in PARETO_SWEEPS.items()
             if ks
         ),

@@ -314,6 +314,17 @@ PARETO = BASE["pareto"]
 PARETO_SWEEPS = {m: PARETO.get(m, []) for m in ["safelora", "resta", "safedelta"]}
 
 
+def pareto_variant(method, knob):
+    """The variant of a Pareto sweep point: the method's own (table) variant at its default
+    knob, so that point is generated and judged once, else <method>-s<knob>."""
+    default = {
+        "safelora": BASE["safelora"]["threshold"],
+        "resta": BASE["resta"]["coefficient"],
+        "safedelta": config["safedelta"]["scale"],
+    }[method]
+    return method if float(knob) == float(default) else f"{method}-s{knob}"
+
+
 def utility_benchmark(task):
     """The task's benchmark that is not a safety one (ROUGE-1, accuracy)."""
     return next(

@@ -70,12 +70,17 @@ def size_figure(df: pd.DataFrame, prefix: str | Path) -> None:
 
 
 def pareto_points(root: str | Path, x_task: str, x_benchmark: str, y_task: str, y_benchmark: str,
-                  single: list[str], sweeps: dict[str, list[float]]) -> pd.DataFrame:
-    """(Model, setting, x = ASR on x_task, y = utility on y_task) per variant."""
+                  single: list[str], sweeps: dict[str, list[str]]) -> pd.DataFrame:
+    """(Model, setting, x = ASR on x_task, y = utility on y_task) per variant. A sweep knob is
+    ``K`` (the variant ``<method>-sK``) or ``K=VARIANT`` (the point is that variant's, e.g. the
+    method's default setting, which the tables already evaluate)."""
     root = Path(root)
     rows = []
     variants = [(v, VARIANT_LABELS.get(v, v), None) for v in single]
-    variants += [(f"{m}-s{k}", VARIANT_LABELS.get(m, m), float(k)) for m, knobs in sweeps.items() for k in knobs]
+    for m, knobs in sweeps.items():
+        for k in knobs:
+            knob, _, variant = str(k).partition("=")
+            variants.append((variant or f"{m}-s{knob}", VARIANT_LABELS.get(m, m), float(knob)))
     for variant, label, knob in variants:
         x_col, x = _metric(root, x_task, variant, x_benchmark)
         y_col, y = _metric(root, y_task, variant, y_benchmark)

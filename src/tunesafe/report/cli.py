@@ -49,8 +49,9 @@ def _add_baseline_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--x", required=True, metavar="TASK:BENCH", help="x axis: e.g. aoa:safety")
     p.add_argument("--y", required=True, metavar="TASK:BENCH", help="y axis: e.g. dirty_summary:summary")
     p.add_argument("--single", nargs="+", default=[], help="variants shown as one point")
-    p.add_argument("--sweep", action="append", default=[], metavar="METHOD:K[,K]",
-                   help="a method and its knob values (variants METHOD-sK), repeatable")
+    p.add_argument("--sweep", action="append", default=[], metavar="METHOD:K[=VARIANT][,...]",
+                   help="a method and its knob values, repeatable; a point's metrics are those of VARIANT "
+                        "(default METHOD-sK)")
     p.add_argument("--out", required=True)
     p.add_argument("--table", required=True)
     p.set_defaults(func=_pareto)
