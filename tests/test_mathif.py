@@ -9,7 +9,7 @@ import pytest
 
 from tunesafe.errors import TunesafeError
 from tunesafe.evaluation.mathif import CHECKERS, check, evaluate, score_item, split_thinking
-from tunesafe.evaluation.mathif.scoring import final_answer, is_correct
+from tunesafe.evaluation.mathif.scoring import final_answer, math_verify_correct
 from tunesafe.mathif.data import (
     COT,
     FILES,
@@ -151,12 +151,29 @@ def test_split_thinking(response, thinking, answer):
     ("\\boxed{8}", "7", False),
     ("no answer at all", "7", False),
 ])
-def test_correctness(text, reference, ok):
-    assert is_correct(text, reference) is ok
+def test_math_verify_correctness(text, reference, ok):
+    assert math_verify_correct(text, reference) is ok
 
 
 def test_final_answer_prefers_boxed():
     assert final_answer("the answer is 3, so \\boxed{4}") == "4"
+
+
+def test_evaluate_correctness_judge_is_selectable(tmp_path):
+    # 200 for 2: the official grader's percent leniency (2 * 100) accepts it, math-verify not
+    d, r = tmp_path / "d.jsonl", tmp_path / "r.jsonl"
+    _write(d, [_item(["punctuation:no_comma"], [None], answer="2")])
+    r.write_text(json.dumps({"response": "<think>x</think>\\boxed{200}"}) + "\n")
+    from tunesafe.cli import main
+
+    for judge, correct in (("official", True), ("math_verify", False)):
+        out = tmp_path / f"{judge}.json"
+        assert main(["evaluate", "mathif", "--data", str(d), "--responses", str(r), "--out", str(out),
+                     "--correctness", judge]) == 0
+        res = json.loads(out.read_text())
+        assert res["correctness"] == judge and res["items"][0]["correct"] is correct
+    with pytest.raises(TunesafeError, match="--correctness 'sympy'"):
+        evaluate(d, r, tmp_path / "x.json", correctness="sympy")
 
 
 def _item(names, args, question="What is 1+1?", answer="2"):
@@ -235,6 +252,7 @@ def test_evaluate_command_scores_in_data_order(tmp_path):
     assert [i["correct"] for i in res["items"]] == [True, False]
     assert res["hacc"] == 0.5 and res["sacc"] == 0.5 and res["correct"] == 0.5
     assert res["items"][0]["thinking_tokens"] == 2
+    assert res["correctness"] == "official"
     r.write_text(json.dumps({"response": "x"}) + "\n")
     with pytest.raises(TunesafeError, match="1 responses for 2"):
         evaluate(d, r, out)
@@ -316,14 +334,14 @@ def test_generation_continues_an_assistant_prefix(tmp_path, tiny_model_dir):
     assert "assistant_prefix" not in rows[1]
 
 
-def _scores(root: Path, model: str, setting: str, hard: list[bool], thinking: list[int]):
+def _scores(root: Path, model: str, setting: str, hard: list[bool], thinking: list[int], judge="official"):
     items = [{"key": f"f:{i}", "subset": "toyadd" if i % 2 else "toysub", "n_constraints": 1 + i % 3,
               "follow": [h], "hard": h, "soft": float(h), "correct": not h, "thinking_tokens": t}
              for i, (h, t) in enumerate(zip(hard, thinking, strict=True))]
     path = root / model / f"{setting}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"hacc": sum(hard) / len(hard), "sacc": sum(hard) / len(hard),
-                                "correct": 1 - sum(hard) / len(hard), "items": items}))
+                                "correct": 1 - sum(hard) / len(hard), "correctness": judge, "items": items}))
 
 
 def test_report_tables_and_figures(tmp_path):
@@ -334,7 +352,7 @@ def test_report_tables_and_figures(tmp_path):
     root = tmp_path / "metrics"
     for setting, hard in [("constraints", [True, False, False, True, False, False]),
                           ("no_constraints", [False] * 6), ("intervention", [True] * 6)]:
-        _scores(root, "m", setting, hard, [5, 50, 60, 8, 70, 80])
+        _scores(root, "m", setting, hard, [5, 50, 60, 8, 70, 80], "math_verify" if setting == "intervention" else "official")
     numbers = tmp_path / "paper.yaml"
     numbers.write_text("mathif:\n  table3:\n    org/m: {hacc: 44.05, sacc: 61.43, correct: 58.57}\n")
     assert main(["report", "mathif", "--root", str(root), "--model", "m=org/m", "--intervention", "m",
@@ -345,6 +363,8 @@ def test_report_tables_and_figures(tmp_path):
     assert table.loc[0, "Correct w/o constraints (%)"] == 100.0
     inter = pd.read_csv(tmp_path / "mathif_intervention.csv")
     assert list(inter["HAcc (%)"]) == [pytest.approx(33.33), 100.0]
+    assert table.loc[0, "Correctness judge"] == "official"  # the judge each row was scored with
+    assert list(inter["Correctness judge"]) == ["official", "math_verify"]
     for name in ("by_constraints", "by_source", "cot_length"):
         assert (tmp_path / f"mathif_{name}.png").stat().st_size > 0 and (tmp_path / f"mathif_{name}.pdf").exists()
 

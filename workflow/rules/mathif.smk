@@ -165,9 +165,11 @@ rule mathif_score:
         ENV
     params:
         tokenizer=lambda w: mathif_model_ref(w.mathif_model),
+        correctness=MATHIF.get("correctness", "official"),
     shell:
         "tunesafe evaluate mathif --data {input.data} --responses {input.responses} "
-        "--tokenizer {params.tokenizer} --setting {wildcards.mathif_setting} --out {output} > {log} 2>&1"
+        "--tokenizer {params.tokenizer} --setting {wildcards.mathif_setting} "
+        "--correctness {params.correctness} --out {output} > {log} 2>&1"
 
 
 rule mathif_report:

@@ -5,9 +5,10 @@ Inputs are the score files of ``tunesafe evaluate mathif``, one per model and se
 
 - ``mathif.{csv,md}`` (Table 3): per model HAcc, SAcc and correctness with constraints,
   correctness without them, in percent, with the paper's values beside ours
-  (``resources/paper_numbers.yaml``, key ``mathif``, matched by model id);
+  (``resources/paper_numbers.yaml``, key ``mathif``, matched by model id), and the judge
+  of correctness the scores were made with (``official`` is the paper's);
 - ``mathif_intervention.{csv,md}`` (Table 6): HAcc, SAcc, correctness with constraints,
-  without and with the "Wait," + constraints intervention;
+  without and with the "Wait," + constraints intervention, with the judge of correctness;
 - figures ``mathif_by_constraints`` (HAcc, SAcc over 1/2/3 constraints), ``mathif_by_source``
   (by source), ``mathif_cot_length`` (HAcc, SAcc over quantile bins of thinking length, as
   Fig. 6), one line or bar group per model.
@@ -36,6 +37,12 @@ def load_scores(root: str | Path, model: str, setting: str) -> dict[str, Any]:
     return scores
 
 
+def judge(scores: dict[str, Any]) -> str:
+    """The judge of "correct" in a score file; files written before the key existed were
+    judged by math-verify."""
+    return scores.get("correctness", "math_verify")
+
+
 def paper_numbers(path: str | Path | None) -> dict[str, dict[str, Any]]:
     """``mathif:`` entries of the paper-numbers file (model id -> values), or {}."""
     if not path or not Path(path).exists():
@@ -59,7 +66,8 @@ def main_table(root: str | Path, models: dict[str, str], paper: dict[str, dict[s
                      "Correct w/ constraints (%)": _pct(c["correct"]),
                      "Correct w/o constraints (%)": _pct(n["correct"]),
                      "Paper HAcc (%)": ref.get("hacc"), "Paper SAcc (%)": ref.get("sacc"),
-                     "Paper correct w/ constraints (%)": ref.get("correct")})
+                     "Paper correct w/ constraints (%)": ref.get("correct"),
+                     "Correctness judge": "/".join(sorted({judge(c), judge(n)}))})
     return pd.DataFrame(rows)
 
 
@@ -71,7 +79,8 @@ def intervention_table(root: str | Path, models: list[str]) -> pd.DataFrame:
             s = load_scores(root, name, setting)
             rows.append({"Model": name, "Setting": label, "HAcc (%)": _pct(s["hacc"]),
                          "SAcc (%)": _pct(s["sacc"]), "Correct (%)": _pct(s["correct"]),
-                         "Mean thinking length": round(sum(i["thinking_tokens"] for i in s["items"]) / len(s["items"]), 1)})
+                         "Mean thinking length": round(sum(i["thinking_tokens"] for i in s["items"]) / len(s["items"]), 1),
+                         "Correctness judge": judge(s)})
     return pd.DataFrame(rows)
 
 

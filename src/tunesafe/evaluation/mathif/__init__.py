@@ -4,7 +4,9 @@
 response per MathIF item (R in D's order, ``{"response": str}`` per line; a generations
 file fits) and writes ``{"hacc", "sacc", "correct", "n", ..., "items": [...]}`` with, per
 item in D's order, ``key``, ``subset``, ``n_constraints``, ``follow`` (one bool per
-constraint), ``hard``, ``soft``, ``correct`` and ``thinking_tokens``.
+constraint), ``hard``, ``soft``, ``correct`` and ``thinking_tokens``; ``correctness`` names
+the judge of ``correct`` (``--correctness``: ``official``, the default, is the official
+evaluator's grader; ``math_verify`` the math-verify judge, see :mod:`.scoring`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,15 @@ from typing import Any
 
 from tunesafe.errors import TunesafeError
 from tunesafe.evaluation.mathif.checkers import CHECKERS, check
-from tunesafe.evaluation.mathif.scoring import score_item, split_thinking, summarise, word_count
+from tunesafe.evaluation.mathif.scoring import (
+    JUDGES,
+    score_item,
+    split_thinking,
+    summarise,
+    word_count,
+)
 
-__all__ = ["CHECKERS", "check", "evaluate", "score_item", "split_thinking", "summarise"]
+__all__ = ["CHECKERS", "JUDGES", "check", "evaluate", "score_item", "split_thinking", "summarise"]
 
 
 def token_counter(tokenizer: str | None):
@@ -35,12 +43,16 @@ def token_counter(tokenizer: str | None):
 
 
 def evaluate(data: str | os.PathLike, responses: str | os.PathLike, out: str | os.PathLike | None = None,
-             tokenizer: str | None = None, setting: str | None = None) -> dict[str, Any]:
-    """Score the responses to the MathIF items in ``data``; write ``out`` when given."""
+             tokenizer: str | None = None, setting: str | None = None,
+             correctness: str = "official") -> dict[str, Any]:
+    """Score the responses to the MathIF items in ``data``; write ``out`` when given.
+    ``correctness`` is the judge of "correct" (a key of :data:`JUDGES`)."""
     from tunesafe.evaluation.registry import read_generations
     from tunesafe.io import write_json
     from tunesafe.mathif.data import load_mathif
 
+    if correctness not in JUDGES:
+        raise TunesafeError(f"--correctness {correctness!r}: expected one of {', '.join(JUDGES)}")
     items = load_mathif(data)
     rows, lines = read_generations(responses)
     if len(rows) != len(items):
@@ -51,9 +63,10 @@ def evaluate(data: str | os.PathLike, responses: str | os.PathLike, out: str | o
         response = row.get("response")
         if not isinstance(response, str):
             raise TunesafeError(f"{responses}:{line}: expected a string 'response'")
-        s = score_item(item, response, count)
+        s = score_item(item, response, count, correctness)
         scored.append({"key": item["key"], "subset": item["subset"], "n_constraints": item["n_constraints"], **s})
-    result = {**summarise(scored), "setting": setting, "thinking_unit": unit, "items": scored}
+    result = {**summarise(scored), "setting": setting, "correctness": correctness, "thinking_unit": unit,
+              "items": scored}
     if out is not None:
         write_json(out, result)
     return result
@@ -68,9 +81,12 @@ def add_command(metrics: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="O.json", help="scores JSON to write")
     p.add_argument("--tokenizer", help="count thinking length in this tokenizer's tokens (default: words)")
     p.add_argument("--setting", help="label stored in the output (e.g. constraints, no_constraints, intervention)")
+    p.add_argument("--correctness", choices=sorted(JUDGES), default="official",
+                   help="judge of 'correct': official (the official evaluator's grader, default) or math_verify")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> None:
-    result = evaluate(args.data, args.responses, args.out, tokenizer=args.tokenizer, setting=args.setting)
+    result = evaluate(args.data, args.responses, args.out, tokenizer=args.tokenizer, setting=args.setting,
+                      correctness=args.correctness)
     print(json.dumps({k: v for k, v in result.items() if k != "items"}))

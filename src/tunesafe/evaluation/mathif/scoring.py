@@ -10,11 +10,16 @@ given, else in whitespace-separated words.
 
 - **HAcc** (hard accuracy): share of items whose every constraint is met;
 - **SAcc** (soft accuracy): mean over items of the share of constraints met;
-- **correctness**: the final answer (last ``\\boxed{}``; else the text after the last
-  ``answer is``; else after ``####``) equals the reference: the same text without spacing,
-  the same plain number, the same value of two constant LaTeX expressions
-  (:mod:`.fastnum`, 6 significant digits), else math-verify equivalence. The official code
-  grades with PRIME's ``compute_score``; the issue asks for math-verify.
+- **correctness**, by one of two judges (:data:`JUDGES`, config ``mathif.correctness``):
+
+  - ``official`` (default, the paper's definition): the official evaluator's grader,
+    PRIME's ``compute_score``, restated in :mod:`.grader`;
+  - ``math_verify``: the final answer (last ``\\boxed{}``; else the text after the last
+    ``answer is``; else after ``####``) equals the reference: the same text without
+    spacing, the same plain number, the same value of two constant LaTeX expressions
+    (:mod:`.fastnum`, 6 significant digits), else math-verify equivalence. Stricter on
+    answers without a box and on equivalent forms sympy cannot read from LaTeX, more
+    lenient on LaTeX equivalences; kept to compare the two.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tunesafe.errors import TunesafeError
 from tunesafe.evaluation.math_answer import _last_boxed, _to_decimal
 from tunesafe.evaluation.mathif.checkers import check
 from tunesafe.evaluation.mathif.fastnum import latex_value, values_equal
+from tunesafe.evaluation.mathif.grader import is_correct as official_correct
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
@@ -98,7 +105,7 @@ def _parsed(expr: str) -> tuple:
     return tuple(parse(f"\\boxed{{{expr}}}"))
 
 
-def is_correct(answer: str, reference: Any) -> bool:
+def math_verify_correct(answer: str, reference: Any) -> bool:
     """Whether the final answer in ``answer`` equals ``reference``: the same text once
     spacing is dropped, the same plain number, or math-verify equivalence."""
     predicted = final_answer(answer)
@@ -143,9 +150,15 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
-def score_item(item: dict[str, Any], response: str,
-               count_tokens: Callable[[str], int] = word_count) -> dict[str, Any]:
-    """``{"follow", "hard", "soft", "correct", "thinking_tokens"}`` of one response."""
+JUDGES: dict[str, Callable[[str, Any], bool]] = {"official": official_correct, "math_verify": math_verify_correct}
+
+
+def score_item(item: dict[str, Any], response: str, count_tokens: Callable[[str], int] = word_count,
+               correctness: str = "official") -> dict[str, Any]:
+    """``{"follow", "hard", "soft", "correct", "thinking_tokens"}`` of one response;
+    ``correctness`` names the judge of "correct" (a key of :data:`JUDGES`)."""
+    if correctness not in JUDGES:
+        raise TunesafeError(f"correctness judge {correctness!r}: expected one of {', '.join(JUDGES)}")
     thinking, answer = split_thinking(response)
     names, args = item["constraint_name"], item.get("constraint_args") or [None] * len(item["constraint_name"])
     follow = [check(n, answer, a) for n, a in zip(names, args, strict=True)]
@@ -153,7 +166,7 @@ def score_item(item: dict[str, Any], response: str,
         "follow": follow,
         "hard": all(follow),
         "soft": sum(follow) / len(follow) if follow else 1.0,
-        "correct": is_correct(answer, item["answer"]),
+        "correct": JUDGES[correctness](answer, item["answer"]),
         "thinking_tokens": count_tokens(thinking),
         "has_thinking_end": THINK_CLOSE in response,
     }
