@@ -53,6 +53,7 @@ def test_hendrycks_normalisation(raw, expected):
     ("11,\\! 111", "11111"),  # ",\!" dropped
     ("2.0", "2"),  # integer written as a float
     ("\\$5", "5"),
+    ("\\frac{\\sqrt{21}}{5}", "sqrt(21)/5"),  # LaTeX to text (pylatexenc), then √ -> sqrt
 ])
 def test_prm_normalisation(raw, expected):
     assert normalize_prm(raw) == expected
@@ -80,6 +81,7 @@ def test_prm_normalisation(raw, expected):
     # fractions and integers
     ("\\boxed{0.5}", "\\frac{1}{2}", True),
     ("\\boxed{1/2}", "\\frac{1}{2}", True),
+    ("\\boxed{\\sqrt{21}/5}", "\\frac{\\sqrt{21}}{5}", True),  # equal once both are LaTeX-to-text
     ("\\boxed{2/4}", "\\frac{1}{2}", False),  # unreduced: fractions compare as strings
     ("\\boxed{\\frac{4}{2}}", "2", False),  # an integer needs an integer
     # numbers: tolerance 1e-4 relative, and the percent leniency of math_equal
