@@ -2,17 +2,20 @@
 
 Scores synthetic responses to every MathIF item in two settings (with and without the
 constraints in the prompt, as the study scores both) through :func:`tunesafe.evaluation.
-mathif.evaluate`, the code behind ``tunesafe evaluate mathif``. Each response has a
-thinking part (~150 words) and an answer of ~60 words that meets some constraints by
-chance; half end in the reference answer, half in a wrong one (a wrong LaTeX answer goes
-through math-verify, the slow path). Usage:
+mathif.evaluate`, the code behind ``tunesafe evaluate mathif``, with a correctness judge
+(``--judge``, default ``official``: the official evaluator's grader, as ``tunesafe evaluate
+mathif`` uses by default). Each response has a thinking part (~150 words) and an answer of
+~60 words that meets some constraints by chance, ending in the reference answer (boxed,
+in an equivalent form, or after "The answer is" without a box) or in a wrong one (a wrong
+answer goes through sympy, the slow path). Usage:
 
-    taskset -c 0 python benchmarks/mathif_scoring.py [--data /path/to/mathif]
+    taskset -c 0 python benchmarks/mathif_scoring.py [--data /path/to/mathif] [--judge official]
 
-Prints the one-off start-up (imports, langdetect profiles, sympy) and the steady-state
+Prints the one-off start-up (imports, langdetect profiles, sympy, pylatexenc) and the
 seconds per 1000 items over the 2 x 420 items, after one warm-up pass on other responses
-(parsed answers are cached within a run, so the timed pass gets fresh responses), the
-constraint checks alone, and how many answers went through math-verify's parser.
+(the grader's caches are cleared before each timed setting, so no answer is judged from a
+cache filled by the warm-up or the other setting), the constraint checks alone, and how
+many strings the official grader handed to sympy's parser and to ``simplify``.
 """
 
 from __future__ import annotations
@@ -28,47 +31,70 @@ from pathlib import Path
 WORDS = "we add the two numbers then check the result because the total must match".split()
 
 
-def response(rng: random.Random, item: dict, correct: bool) -> str:
+def _final(rng: random.Random, ref: str) -> str:
+    """The end of a response: a right answer in one of three forms, or a wrong one."""
+    r = rng.random()
+    if r < 0.3:
+        return f"The answer is \\boxed{{{ref}}}."
+    if r < 0.4:
+        return f"The answer is {ref}."
+    if r < 0.5:  # an equivalent form the normalisations must see through
+        return "So \\boxed{" + (f"{ref}.0" if ref.lstrip("-").isdigit() else ref.replace("\\frac", "\\dfrac")) + "}"
+    wrong = str(int(ref) + 1) if ref.lstrip("-").isdigit() else f"{ref} + 1"
+    return f"The answer is \\boxed{{{wrong}}}."
+
+
+def response(rng: random.Random, item: dict) -> str:
     thinking = " ".join(rng.choice(WORDS) for _ in range(150))
     answer = " ".join(rng.choice(WORDS) for _ in range(60))
     if rng.random() < 0.5:
         answer = answer.lower().replace(",", "")
     if rng.random() < 0.3:
         answer = f'"{answer}"'
-    ref = str(item["answer"]).strip().strip("$")
-    boxed = ref if correct else (str(int(ref) + 1) if ref.isdigit() else f"{ref} + 1")
-    return f"<think>\n{thinking}\n</think>\n\n{answer} The answer is \\boxed{{{boxed}}}."
+    return f"<think>\n{thinking}\n</think>\n\n{answer} {_final(rng, str(item['answer']).strip().strip('$'))}"
+
+
+def _clear_grader_caches() -> None:
+    from tunesafe.evaluation.mathif import grader
+
+    for fn in (grader._judge, grader.normalize_prm, grader._parse, grader._simplifies_to_zero,
+               grader._sympy_input_ok):
+        fn.cache_clear()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="/work/shared/real-formats/mathif",
                         help="MathIF directory, file or HF id (default: the real files)")
+    parser.add_argument("--judge", default="official", choices=["official", "math_verify"],
+                        help="correctness judge (default: official)")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    from tunesafe.evaluation.mathif import check, evaluate, split_thinking
+    from tunesafe.evaluation.mathif import JUDGES, check, evaluate, grader, split_thinking
     from tunesafe.evaluation.mathif.checkers import detect_language
-    from tunesafe.evaluation.mathif.scoring import _parsed, is_correct
     from tunesafe.mathif.data import load_mathif
 
     items = load_mathif(args.data)
     detect_language("warm up the language profiles")
-    is_correct("\\boxed{\\frac{1}{2}}", "0.5")  # imports sympy / math-verify
+    for judge in JUDGES.values():  # imports sympy, pylatexenc, math-verify
+        judge("\\boxed{\\frac{1}{2}}", "x+1")
     startup = time.perf_counter() - t0
     rng = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         for setting in ("warmup", "constraints", "no_constraints"):
             path = Path(tmp) / f"{setting}.jsonl"
-            path.write_text("".join(json.dumps({"response": response(rng, it, rng.random() < 0.5)}) + "\n"
-                                    for it in items))
+            path.write_text("".join(json.dumps({"response": response(rng, it)}) + "\n" for it in items))
             files.append(path)
-        evaluate(args.data, files[0], Path(tmp) / "o.json")
-        parses_before = _parsed.cache_info().misses
-        t = time.perf_counter()
-        results = [evaluate(args.data, f, Path(tmp) / "o.json") for f in files[1:]]
-        best = time.perf_counter() - t
-        parses = _parsed.cache_info().misses - parses_before
+        evaluate(args.data, files[0], Path(tmp) / "o.json", correctness=args.judge)
+        best, parses, simplifies, results = 0.0, 0, 0, []
+        for f in files[1:]:
+            _clear_grader_caches()
+            t = time.perf_counter()
+            results.append(evaluate(args.data, f, Path(tmp) / "o.json", correctness=args.judge))
+            best += time.perf_counter() - t
+            parses += grader._parse.cache_info().misses
+            simplifies += grader._simplifies_to_zero.cache_info().misses
         # the instruction-following part alone: thinking removal + the constraint checks
         t = time.perf_counter()
         for f in files[1:]:
@@ -79,12 +105,12 @@ def main() -> None:
     n = 2 * len(items)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
     print(json.dumps({
-        "items_scored": n, "cpu_cores_allowed": cores, "startup_s": round(startup, 3),
+        "judge": args.judge, "items_scored": n, "cpu_cores_allowed": cores, "startup_s": round(startup, 3),
         "seconds": round(best, 3), "seconds_per_1000_items": round(1000 * best / n, 3),
         "checks_only_seconds_per_1000_items": round(1000 * checks / n, 3),
-        # answers (references and predictions) that needed math-verify's LaTeX parser in
-        # the timed pass: the rest of the cost
-        "math_verify_parses": parses,
+        # strings the official grader handed to sympy's parser / simplify in the timed passes
+        "sympy_parses": parses if args.judge == "official" else None,
+        "sympy_simplifies": simplifies if args.judge == "official" else None,
         "hacc": [round(r["hacc"], 4) for r in results], "correct": [round(r["correct"], 4) for r in results],
     }))
 

@@ -50,8 +50,8 @@ s around ``grade_answer``'s sympy step) around sympy; a verdict could then depen
 machine's load. Here no clock is read: every string handed to sympy (``parse_expr``,
 ``sympify`` via ``N``) or evaluated as Python arithmetic first passes a shape check
 (:func:`_sympy_input_ok`, :func:`_eval_arithmetic`) that bounds the work by construction:
-at most 200 tokens, no string literals, attribute access, dunder names or non-mathematical
-callables (this also keeps model output from running code, which the official ``eval``
+at most 200 tokens, no string literals, attribute access, names starting with ``__`` or
+non-mathematical callables (this also keeps model output from running code, which the official ``eval``
 and ``parse_expr`` allow), exponents that are a small literal, an uncalled name or a small
 group without powers, no chains of powers, factorials of small literals only, integer
 arithmetic capped in size. What fails the check counts as an expression sympy could not
@@ -371,7 +371,7 @@ def _sympy_input_ok(text: str) -> bool:
                 inner = toks[i + 2:_group_end(toks, i + 1)]
                 if any(t.string in _POW or (t.type == tokenize.NUMBER and not _small_number(t, 10**5)) for t in inner):
                     return False  # factorial(10**6) and the like: unbounded
-            if tok.string.startswith("_") or (keyword.iskeyword(tok.string) and tok.string not in
+            if tok.string.startswith("__") or (keyword.iskeyword(tok.string) and tok.string not in
                                               ("and", "or", "not", "in", "is", "None", "True", "False", "lambda")):
                 return False
             if not _mathematical(tok.string):
@@ -417,21 +417,30 @@ class _ParseFailed(Exception):
 
 
 @functools.lru_cache(maxsize=65536)
-def _parse(text: str, implicit: bool) -> Any:
-    """sympy ``parse_expr`` with the standard transformations (plus implicit multiplication
-    and application when ``implicit``); :class:`_ParseFailed` where sympy raises or where the
-    input fails the shape check."""
+def _parse(text: str, mode: str) -> Any:
+    """sympy ``parse_expr`` as the official code reaches it: ``mode`` ``plain`` (standard
+    transformations: ``symbolic_equal``), ``implicit`` (plus implicit multiplication and
+    application: ``are_equal_under_sympy``) or ``sympify`` (plus rationalised decimals and
+    ``^`` as power, newlines dropped: what ``N`` does with a string). :class:`_ParseFailed`
+    where sympy raises or where the input fails the shape check. sympy's own namespace is
+    passed in, built once, instead of being rebuilt by every call."""
     from sympy.parsing import sympy_parser as sp
 
+    transformations = sp.standard_transformations
+    if mode == "implicit":
+        transformations = transformations + (sp.implicit_multiplication_application,)
+    elif mode == "sympify":
+        transformations = transformations + (sp.rationalize, sp.convert_xor)
+        text = text.replace("\n", "")
     if not _sympy_input_ok(text):
         raise _ParseFailed(text)
-    transformations = sp.standard_transformations
-    if implicit:
-        transformations = transformations + (sp.implicit_multiplication_application,)
     try:
-        return sp.parse_expr(text, transformations=transformations)
+        return sp.parse_expr(text, transformations=transformations, global_dict=dict(_sympy_namespace()))
     except Exception as e:  # noqa: BLE001 - any sympy failure is "cannot parse", as officially
         raise _ParseFailed(text) from e
+
+
+_INT_LITERAL = re.compile(r"-?(?:0|[1-9][0-9]{0,39})")  # a Python integer literal sympy reads exactly
 
 
 def _sympy_equal(truth: str, given: str) -> bool:
@@ -443,6 +452,8 @@ def _sympy_equal(truth: str, given: str) -> bool:
         return False
     if re.search(r"\^[0-9]+\^", expr) or re.search(r"\^[0-9][0-9]+", expr):
         return False
+    if _INT_LITERAL.fullmatch(truth) and _INT_LITERAL.fullmatch(given):
+        return int(truth) == int(given)  # what sympy's exact Integer arithmetic gives, without sympy
     return _simplifies_to_zero(expr.replace("^", "**"))
 
 
@@ -451,7 +462,7 @@ def _simplifies_to_zero(expr: str) -> bool:
     import sympy
 
     try:
-        return sympy.simplify(_parse(expr, True)) == 0
+        return sympy.simplify(_parse(expr, "implicit")) == 0
     except Exception:  # noqa: BLE001 - the official counts any failure as not equal
         return False
 
@@ -662,7 +673,7 @@ def _symbolic_equal(a: str, b: str, tolerance: float) -> bool:
 
     def parsed(s: str) -> Any:
         try:
-            return _parse(s, False)
+            return _parse(s, "plain")
         except _ParseFailed:
             return s
 
@@ -679,12 +690,12 @@ def _symbolic_equal(a: str, b: str, tolerance: float) -> bool:
 
 
 def _numeric(x: Any) -> Any:
-    """sympy ``N(x)``; a string is first checked by :func:`_sympy_input_ok` since ``N``
-    parses it (``sympify`` with ``^`` as power and decimals as rationals)."""
+    """sympy ``N(x)``: ``sympify(x, rational=True).evalf(15)``; a string goes through
+    :func:`_parse` (``sympify`` mode), so it passes the shape check first."""
     import sympy
 
-    if isinstance(x, str) and not _sympy_input_ok(x):
-        raise _ParseFailed(x)
+    if isinstance(x, str):
+        return _parse(x, "sympify").evalf(15)
     return sympy.N(x)
 
 
