@@ -97,11 +97,14 @@ def test_prm_normalisation(raw, expected):
     ("\\boxed{(1, 2)}", "(1,2)", True),
     ("\\boxed{(2, 1)}", "(1,2)", False),  # order matters
     ("\\boxed{[1,2)}", "(1,2)", False),  # brackets must match
-    ("\\boxed{Interval(1, 2)}", "[1, 2]", True),  # sympy's Interval read as [a, b]
+    ("\\boxed{Interval(1, 2)}", "[1, 2]", True),
+    ("\\boxed{1.0, 2}", "1,2", True),  # comma-separated answers part by part
+    ("\\boxed{1.0, 3}", "1,2", False),  # sympy's Interval read as [a, b]
     # pi: math.pi, and 3.14 as a second try
     ("\\boxed{6.2832}", "2\\pi", True),
     ("\\boxed{6.28}", "2\\pi", True),  # only with pi = 3.14
     ("\\boxed{6.3}", "2\\pi", False),
+    ("\\boxed{628.32}", "2\\pi", True),  # 2\pi evaluated to a number, then the x100 leniency
     # symbolic
     ("\\boxed{x^2+2x+1}", "(x+1)^2", True),  # simplify(a - b) == 0
     ("\\boxed{xy}", "yx", True),  # two letters: implicit multiplication
@@ -110,6 +113,7 @@ def test_prm_normalisation(raw, expected):
     ("\\boxed{a_1+b_1+c_1}", "c_1+b_1+a_1", False),  # "_" not after a number: official error
     ("\\boxed{4210_5}", "4210_{5}", True),  # a base subscript: the number before "_"
     ("\\boxed{2^{10}}", "1024", False),  # "^{" is never evaluated
+    ("\\boxed{2.5^(2)}", "6.25", True),  # "^(" skips grade_answer's sympy; N() reads ^ as power
     ("\\boxed{\\sqrt{4}}", "2", False),  # parse_latex pinned off: LaTeX is not evaluated
 ])
 def test_official_verdicts(answer, reference, ok):
