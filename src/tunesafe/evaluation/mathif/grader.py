@@ -25,11 +25,13 @@ Behaviours pinned here (each has a test in ``tests/test_mathif_grader.py``):
   after ``\\text{ ``, named units anywhere (``cm``, ``degree``, ``hour`` ... with plural
   and power), ``^\\circ``, ``\\%``/``%``, ``$``, ``\\dfrac``/``\\tfrac``, ``\\left``/
   ``\\right``, well-formed thousands commas (``1,000``) and ``,\\!``, ``k=`` prefixes,
-  ``a/b`` to ``\\frac{a}{b}``, ``0.5`` to ``\\frac{1}{2}``, integers written as floats.
+  ``a/b`` to ``\\frac{a}{b}``, ``0.5`` to ``\\frac{1}{2}``, LaTeX to text (pylatexenc 2.x),
+  numbers within 1e-7 of an integer to that integer (so ``3.62e-10`` equals ``3.61e-10``).
 - **Comparison** (``grade_answer``): equal normalised strings; then element-wise over
   tuples and intervals (same brackets required), unreduced fractions compared as strings,
   an integer never equal to a non-integer, the rest by sympy ``simplify(a - b) == 0`` on
-  expressions with at most two distinct letters and no ``^{``/``^(``/big exponents.
+  expressions with at most two distinct letters and no ``^{``/``^(``/big exponents (two
+  integer literals are compared as integers, the verdict sympy's exact arithmetic gives).
 - **``math_equal``** after that: ``$5`` and ``5%`` stripped; ``x_b`` read as the integer
   ``x`` (a non-numeric ``x`` makes the item wrong, as the official exception does); ``\\pi``
   replaced by a number and the result evaluated as Python arithmetic, tried with
@@ -38,6 +40,10 @@ Behaviours pinned here (each has a test in ``tests/test_mathif_grader.py``):
   side, ``simplify(a - b) == 0``, else ``N(a)`` and ``N(b)`` within 1e-4. The official
   matrix branches test ``"\\begin{pmatrix}"`` in a non-raw string whose ``\\b`` is a
   backspace, so they never run: not restated.
+- Consequences worth knowing: an answer is cut after its last ``=``, so the reference
+  itself, boxed, is judged wrong where it contains one (3 of the 420 real items:
+  ``$f(z)=z$`` and two Minerva equations); ``\\sqrt{4}`` is not 2 (no LaTeX evaluation,
+  below).
 
 **The LaTeX parser.** The official ``symbolic_equal`` also tries sympy's ``parse_latex``,
 which works only when antlr4-python3-runtime 4.11 is installed; otherwise it raises and the
@@ -45,14 +51,15 @@ string stays unparsed. The official requirements pin no antlr4 (hydra-core there
 4.9, math-verify here needs 4.13), so that step fails in the official environment as on
 ours: this module pins that behaviour and never calls ``parse_latex``, on every machine.
 
-**Deterministic verdicts.** The official code puts signal alarms (1 s in ``math_equal``, 10
-s around ``grade_answer``'s sympy step) around sympy; a verdict could then depend on the
-machine's load. Here no clock is read: every string handed to sympy (``parse_expr``,
-``sympify`` via ``N``) or evaluated as Python arithmetic first passes a shape check
-(:func:`_sympy_input_ok`, :func:`_eval_arithmetic`) that bounds the work by construction:
-at most 200 tokens, no string literals, attribute access, names starting with ``__`` or
-non-mathematical callables (this also keeps model output from running code, which the official ``eval``
-and ``parse_expr`` allow), exponents that are a small literal, an uncalled name or a small
+**Deterministic verdicts.** The official code puts signal alarms around sympy (1 s in
+``math_equal``, whose ``timeout=True`` from ``compute_score`` counts as 1; 10 s around
+``grade_answer``'s sympy step); a verdict could then depend on the machine's load. Here no
+clock is read: every string handed to sympy (``parse_expr``, ``sympify`` via ``N``) or
+evaluated as Python arithmetic first passes a shape check (:func:`_sympy_input_ok`,
+:func:`_eval_arithmetic`) that bounds the work by construction: at most 200 tokens, no
+string literals, attribute access, names starting with ``__`` or non-mathematical callables
+(this also keeps model output from running code, which the official ``eval`` and
+``parse_expr`` allow), exponents that are a small literal, an uncalled name or a small
 group without powers, no chains of powers, factorials of small literals only, integer
 arithmetic capped in size. What fails the check counts as an expression sympy could not
 parse, the official outcome of a timeout. Plausible answers pass it and take milliseconds,
