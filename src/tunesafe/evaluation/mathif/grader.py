@@ -358,9 +358,28 @@ def _group_end(toks: list[tokenize.TokenInfo], i: int) -> int:
     return len(toks)
 
 
+def _group_start(toks: list[tokenize.TokenInfo], end: int) -> int:
+    depth = 0
+    for j in range(end, -1, -1):
+        if toks[j].string == ")":
+            depth += 1
+        elif toks[j].string == "(":
+            depth -= 1
+            if depth == 0:
+                return j
+    return -1
+
+
+def _small_group(inner: list[tokenize.TokenInfo]) -> bool:
+    """A short group without powers, products, factorials or large numbers (``(n-1)``)."""
+    return len(inner) <= 8 and not any(t.string in ("**", "^", "!", "*", "(") for t in inner) and \
+        not any(t.type == tokenize.NUMBER and not _small_number(t) for t in inner)
+
+
 @functools.lru_cache(maxsize=65536)
-def _sympy_input_ok(text: str) -> bool:
-    """The shape check every string passes before sympy evaluates it (see the module doc)."""
+def _sympy_input_ok(text: str, xor_is_power: bool = True) -> bool:
+    """The shape check every string passes before sympy evaluates it (see the module doc);
+    ``xor_is_power``: whether sympy will read ``^`` as a power (``convert_xor``)."""
     try:
         toks = [t for t in tokenize.generate_tokens(io.StringIO(text).readline)
                 if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT,
@@ -369,11 +388,17 @@ def _sympy_input_ok(text: str) -> bool:
         return False  # sympy's own tokenizer fails on it too
     if len(toks) > _MAX_TOKENS:
         return False
+    powers = _POW if xor_is_power else frozenset({"**"})
     for i, tok in enumerate(toks):
         nxt = toks[i + 1] if i + 1 < len(toks) else None
-        if tok.type in (tokenize.STRING, tokenize.ERRORTOKEN) or tok.type == getattr(tokenize, "FSTRING_START", -1):
+        if tok.type == tokenize.STRING or tok.type == getattr(tokenize, "FSTRING_START", -1):
             return False
-        if tok.type == tokenize.NAME:
+        if tok.string == "!":  # sympy's factorial notation (an error token to Python's tokenizer)
+            prev = toks[i - 1] if i > 0 else None
+            if prev is None or not (prev.type == tokenize.NAME or _small_number(prev) or (
+                    prev.string == ")" and _small_group(toks[_group_start(toks, i - 1) + 1:i - 1]))):
+                return False
+        elif tok.type == tokenize.NAME:
             if nxt is not None and nxt.string == "(" and tok.string in _COMBINATORIAL:
                 inner = toks[i + 2:_group_end(toks, i + 1)]
                 if any(t.string in _POW or (t.type == tokenize.NUMBER and not _small_number(t, 10**5)) for t in inner):
@@ -388,9 +413,7 @@ def _sympy_input_ok(text: str) -> bool:
         elif tok.type == tokenize.OP:
             if tok.string in (".", "...", ":=", "@", "<<", ">>"):
                 return False
-            if tok.string == "!" and not (i > 0 and (toks[i - 1].type == tokenize.NAME or _small_number(toks[i - 1]))):
-                return False
-            if tok.string in _POW:
+            if tok.string in powers:
                 j = i + 1
                 while j < len(toks) and toks[j].string in ("-", "+"):
                     j += 1
@@ -407,14 +430,11 @@ def _sympy_input_ok(text: str) -> bool:
                         return False  # a called exponent: unbounded
                 elif operand.string == "(":
                     end = _group_end(toks, j)
-                    inner = toks[j + 1:end]
-                    if len(inner) > 8 or any(t.string in ("**", "^", "!", "*", "(") for t in inner):
-                        return False
-                    if any(t.type == tokenize.NUMBER and not _small_number(t) for t in inner):
+                    if not _small_group(toks[j + 1:end]):
                         return False
                 else:
                     return False
-                if end + 1 < len(toks) and toks[end + 1].string in _POW:
+                if end + 1 < len(toks) and toks[end + 1].string in powers:
                     return False  # a chain of powers
     return True
 
@@ -439,7 +459,7 @@ def _parse(text: str, mode: str) -> Any:
     elif mode == "sympify":
         transformations = transformations + (sp.rationalize, sp.convert_xor)
         text = text.replace("\n", "")
-    if not _sympy_input_ok(text):
+    if not _sympy_input_ok(text, mode != "plain"):
         raise _ParseFailed(text)
     try:
         return sp.parse_expr(text, transformations=transformations, global_dict=dict(_sympy_namespace()))
