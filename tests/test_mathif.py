@@ -420,6 +420,7 @@ def test_mathif_workflow_builds_the_tables_and_figures(tmp_path):
     for col in ("HAcc (%)", "SAcc (%)", "Correct w/ constraints (%)", "Correct w/o constraints (%)"):
         assert 0 <= table.loc[0, col] <= 100
     assert table.loc[0, "HAcc (%)"] <= table.loc[0, "SAcc (%)"]
+    assert table.loc[0, "Correctness judge"] == "official"  # config mathif.correctness, the default
     inter = pd.read_csv(tmp_path / "results" / "tables" / "mathif_intervention.csv")
     assert list(inter["Setting"]) == ["w/o intervention", "w/ intervention"]
     gens = [json.loads(line) for line in

@@ -134,6 +134,7 @@ def test_model_output_never_runs_as_code(capsys):
     ("2**100000", False),  # a large literal exponent
     ("100000!", False), ("factorial(10**6)", False),
     ("x" + "+x" * 150, False),  # more than 200 tokens
+    ("3.7e35 + x", True), ("37E616 + x", False),  # a decimal exponent beyond 400
 ])
 def test_bounded_sympy_input(text, ok):
     assert _sympy_input_ok(text) is ok

@@ -56,14 +56,17 @@ ours: this module pins that behaviour and never calls ``parse_latex``, on every 
 ``grade_answer``'s sympy step); a verdict could then depend on the machine's load. Here no
 clock is read: every string handed to sympy (``parse_expr``, ``sympify`` via ``N``) or
 evaluated as Python arithmetic first passes a shape check (:func:`_sympy_input_ok`,
-:func:`_eval_arithmetic`) that bounds the work by construction: at most 200 tokens, no
-string literals, attribute access, names starting with ``__`` or non-mathematical callables
-(this also keeps model output from running code, which the official ``eval`` and
-``parse_expr`` allow), exponents that are a small literal, an uncalled name or a small
-group without powers, no chains of powers, factorials of small literals only, integer
-arithmetic capped in size. What fails the check counts as an expression sympy could not
-parse, the official outcome of a timeout. Plausible answers pass it and take milliseconds,
-far below the official limits, so the official code would not time out on them either.
+:func:`_eval_arithmetic`) that bounds the work by construction: at most 200 tokens; numbers
+of at most 40 characters with decimal exponents up to 400; no string literals, attribute
+access, names starting with ``__`` or non-mathematical callables (this also keeps model
+output from running code, which the official ``eval`` and ``parse_expr`` allow); exponents
+that are a small literal, an uncalled name or a small group without powers; no chains of
+powers; factorials of small literals or small groups only; integer arithmetic capped in
+size. What fails the check counts as an expression sympy could not parse, the official
+outcome of a timeout. Plausible answers pass it and take milliseconds, far below the
+official limits, so the official code would not time out on them either; answers that fail
+it (``9**9**9``, ``473271!``, ``37E616``) are judged wrong, where the official code may
+spend seconds and, rarely, find them equal (two overflowing values compare as equal).
 """
 
 from __future__ import annotations
@@ -349,13 +352,19 @@ def _small_number(tok: tokenize.TokenInfo, limit: float = _MAX_LITERAL) -> bool:
 def _group_end(toks: list[tokenize.TokenInfo], i: int) -> int:
     depth = 0
     for j in range(i, len(toks)):
-        if toks[j].string in "([{" and toks[j].type == tokenize.OP:
+        if toks[j].string in ("(", "[", "{"):
             depth += 1
-        elif toks[j].string in ")]}" and toks[j].type == tokenize.OP:
+        elif toks[j].string in (")", "]", "}"):
             depth -= 1
             if depth == 0:
                 return j
     return len(toks)
+
+
+def _big_exponent(number: str) -> bool:
+    """A decimal exponent beyond 1e±400: sympy turns such a Float into a huge Rational."""
+    m = re.search(r"[eE]([-+]?[0-9_]+)", number)
+    return m is not None and not number.lower().startswith("0x") and abs(int(m.group(1).replace("_", ""))) > 400
 
 
 def _group_start(toks: list[tokenize.TokenInfo], end: int) -> int:
@@ -408,7 +417,7 @@ def _sympy_input_ok(text: str, xor_is_power: bool = True) -> bool:
                 return False
             if not _mathematical(tok.string):
                 return False
-        elif tok.type == tokenize.NUMBER and len(tok.string) > 40:
+        elif tok.type == tokenize.NUMBER and (len(tok.string) > 40 or _big_exponent(tok.string)):
             return False
         elif tok.type == tokenize.OP:
             if tok.string in (".", "...", ":=", "@", "<<", ">>"):
