@@ -590,11 +590,11 @@ def _eval_arithmetic(text: str) -> Any:
     literals (tuples, lists and sets of them included); ``_ParseFailed`` otherwise."""
     try:  # eval drops leading spaces and tabs, ast.parse does not
         tree = ast.parse(text.lstrip(" \t"), mode="eval")
-    except (SyntaxError, ValueError) as e:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         raise _ParseFailed(text) from e
     try:
         return _arith(tree)
-    except (ArithmeticError, TypeError, ValueError) as e:
+    except (ArithmeticError, TypeError, ValueError, RecursionError) as e:
         raise _ParseFailed(text) from e
 
 
