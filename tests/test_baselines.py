@@ -117,28 +117,71 @@ def lora_setup(tmp_path_factory, tiny_model_dir):
     return aligned, base, adapter
 
 
+def _independent_cosines(aligned, base, lora: dict) -> dict[str, tuple[float, torch.Tensor]]:
+    """Per LoRA stem: cos(C B A, B A) and C = V V^T / ||V||_F, V = W_aligned - W_base, computed
+    here from the weight files (Safe LoRA, arXiv 2405.16833, Eq. 2-3), not by the module."""
+    W_al, W_base = load_file(aligned / "model.safetensors"), load_file(base / "model.safetensors")
+    out = {}
+    for key in lora:
+        if not key.endswith(".lora_A.weight"):
+            continue
+        stem = key.removesuffix(".lora_A.weight")
+        name = stem.removeprefix("base_model.model.") + ".weight"
+        V = W_al[name].double() - W_base[name].double()
+        C = V @ V.T / torch.sqrt((V * V).sum())
+        dW = lora[f"{stem}.lora_B.weight"].double() @ lora[key].double()
+        P = C @ dW
+        out[stem] = (float((P * dW).sum() / (P.norm() * dW.norm())), C)
+    return out
+
+
 def test_safe_lora_projects_exactly_the_layers_below_the_threshold(tmp_path, lora_setup):
     aligned, base, adapter = lora_setup
     before = load_file(adapter / "adapter_model.safetensors")
-    summary = apply_safelora(str(aligned), str(base), str(adapter), str(tmp_path / "out"), threshold=0.3)
+    cosines = _independent_cosines(aligned, base, before)
+    assert len(cosines) == 4  # q_proj and v_proj of 2 layers
+    ranked = sorted(c for c, _ in cosines.values())
+    assert ranked[2] - ranked[1] > 1e-3, f"the fixture's cosines {ranked} leave no room for a threshold"
+    threshold = (ranked[1] + ranked[2]) / 2  # two layers at or below it, two above
+    summary = apply_safelora(str(aligned), str(base), str(adapter), str(tmp_path / "out"), threshold=threshold)
     after = load_file(tmp_path / "out" / "adapter_model.safetensors")
-    W_al, W_base = load_file(aligned / "model.safetensors"), load_file(base / "model.safetensors")
-    assert summary["n_layers"] == 4  # q_proj and v_proj of 2 layers
-    for stem, cos in summary["similarities"].items():
+    assert summary["n_layers"] == 4 and summary["n_projected"] == 2
+    assert summary["similarities"] == pytest.approx({k: c for k, (c, _) in cosines.items()}, abs=1e-5)
+    for stem, (cos, C) in cosines.items():
         B = f"{stem}.lora_B.weight"
         assert torch.equal(after[f"{stem}.lora_A.weight"], before[f"{stem}.lora_A.weight"])
-        if cos <= 0.3:
-            name = stem.removeprefix("base_model.model.") + ".weight"
-            C = projection_matrix(W_al[name], W_base[name])
-            assert torch.allclose(after[B].double(), C @ before[B].double(), atol=1e-6)
+        if cos <= threshold:
+            assert not torch.allclose(after[B], before[B]), f"{stem}: projected B equals B"
+            torch.testing.assert_close(after[B].double(), C @ before[B].double(), rtol=1e-5, atol=1e-7)
         else:
-            assert torch.equal(after[B], before[B])
+            assert torch.equal(after[B], before[B]), f"{stem}: cos {cos:.4f} > {threshold:.4f} but B changed"
+    assert set(summary["projected"]) == {k for k, (c, _) in cosines.items() if c <= threshold}
     assert (tmp_path / "out" / "adapter_config.json").exists()
     everything = apply_safelora(str(aligned), str(base), str(adapter), str(tmp_path / "all"), threshold=1.0)
     assert everything["n_projected"] == 4
+    projected = load_file(tmp_path / "all" / "adapter_model.safetensors")
+    for stem, (_, C) in cosines.items():
+        B = f"{stem}.lora_B.weight"
+        torch.testing.assert_close(projected[B].double(), C @ before[B].double(), rtol=1e-5, atol=1e-7)
     nothing = apply_safelora(str(aligned), str(base), str(adapter), str(tmp_path / "none"), threshold=-1.0)
     assert nothing["n_projected"] == 0
     assert all(torch.equal(v, before[k]) for k, v in load_file(tmp_path / "none" / "adapter_model.safetensors").items())
+
+
+def test_safe_lora_layer_count_mode_projects_the_k_least_aligned_layers(tmp_path, lora_setup):
+    """num_layers=k (the official "number" mode): the k layers with the lowest cosine are projected."""
+    aligned, base, adapter = lora_setup
+    before = load_file(adapter / "adapter_model.safetensors")
+    cosines = _independent_cosines(aligned, base, before)
+    lowest = sorted(cosines, key=lambda k: cosines[k][0])
+    summary = apply_safelora(str(aligned), str(base), str(adapter), str(tmp_path / "out"), num_layers=3)
+    assert summary["n_projected"] == 3 and set(summary["projected"]) == set(lowest[:3])
+    after = load_file(tmp_path / "out" / "adapter_model.safetensors")
+    kept = f"{lowest[3]}.lora_B.weight"
+    assert torch.equal(after[kept], before[kept])
+    for stem in lowest[:3]:
+        B = f"{stem}.lora_B.weight"
+        torch.testing.assert_close(after[B].double(), cosines[stem][1] @ before[B].double(), rtol=1e-5, atol=1e-7)
 
 
 def test_safe_lora_on_a_full_finetune_is_an_error(tmp_path, lora_setup):
