@@ -240,6 +240,26 @@ def test_evaluate_command_scores_in_data_order(tmp_path):
         evaluate(d, r, out)
 
 
+def test_sacc_gives_partial_credit_for_items_that_meet_some_of_their_constraints(tmp_path):
+    """SAcc (arXiv 2505.14810, Sec. 3.2) is the mean over items of the share of constraints met;
+    here the items meet 2 of 3, 1 of 2, 0 of 1 and 1 of 1: SAcc = (2/3 + 1/2 + 0 + 1) / 4 = 13/24,
+    HAcc = 1/4 (a per-item all-or-nothing SAcc would give 1/4 too)."""
+    d = tmp_path / "d.jsonl"
+    _write(d, [_item(["punctuation:no_comma", "startend:quotation", "keywords:existence"],
+                     [None, None, {"keywords": ["apple"]}]),
+               _item(["punctuation:no_comma", "keywords:existence"], [None, {"keywords": ["banana"]}]),
+               _item(["punctuation:no_comma"], [None]),
+               _item(["startend:quotation"], [None])])
+    r = tmp_path / "r.jsonl"
+    r.write_text("".join(json.dumps({"response": f"<think>x</think>{a}"}) + "\n" for a in
+                         ['"apple, pie \\boxed{2}"', "no comma here \\boxed{2}", "a, b", '"x"']))
+    res = evaluate(d, r, tmp_path / "o.json")
+    assert [i["follow"] for i in res["items"]] == [[False, True, True], [True, False], [False], [True]]
+    assert [i["soft"] for i in res["items"]] == pytest.approx([2 / 3, 1 / 2, 0.0, 1.0])
+    assert res["sacc"] == pytest.approx(13 / 24) and res["hacc"] == pytest.approx(1 / 4)
+    assert json.loads((tmp_path / "o.json").read_text())["sacc"] == pytest.approx(13 / 24)
+
+
 @pytest.mark.parametrize("latex,value", [
     ("288 \\pi", 288 * 3.141592653589793), ("2\\sqrt{113}", 2 * 113 ** 0.5), ("\\dfrac{17}{50}", 0.34),
     ("3.61\\times10^{-10}", 3.61e-10), ("-\\frac{\\pi}{6}", -3.141592653589793 / 6), ("\\sqrt[3]{8}", 2.0),
@@ -347,6 +367,55 @@ def test_report_tables_and_figures(tmp_path):
     assert list(inter["HAcc (%)"]) == [pytest.approx(33.33), 100.0]
     for name in ("by_constraints", "by_source", "cot_length"):
         assert (tmp_path / f"mathif_{name}.png").stat().st_size > 0 and (tmp_path / f"mathif_{name}.pdf").exists()
+
+
+def test_figures_plot_the_breakdowns_of_the_hand_made_scores(tmp_path, monkeypatch):
+    """The three breakdown figures (Fig. 6 and the constraint-count / source breakdowns) plot
+    the means of the items' hard and soft verdicts; the expected percentages are worked out
+    by hand from the six items below (model m) and from model k, which meets everything."""
+    from tunesafe.report import mathif as report
+
+    #            subset, n_constraints, hard, soft, thinking
+    m_items = [("toyadd", 1, True, 1.0, 10), ("toysub", 2, False, 0.5, 20), ("toyadd", 3, False, 1 / 3, 30),
+               ("toysub", 1, False, 0.0, 40), ("toyadd", 2, True, 1.0, 50), ("toysub", 3, False, 2 / 3, 60)]
+    for model, items in (("m", m_items), ("k", [(s, n, True, 1.0, t) for s, n, _, _, t in m_items])):
+        rows = [{"key": f"f:{i}", "subset": s, "n_constraints": n, "follow": [h], "hard": h, "soft": soft,
+                 "correct": True, "thinking_tokens": t} for i, (s, n, h, soft, t) in enumerate(items)]
+        (tmp_path / model).mkdir()
+        (tmp_path / model / "constraints.json").write_text(json.dumps(
+            {"hacc": 0.0, "sacc": 0.0, "correct": 1.0, "items": rows}))
+    plotted = {}
+    save = report._save
+
+    def capture(fig, prefix):
+        panels = {}
+        for ax in fig.axes:
+            handles, labels = ax.get_legend_handles_labels()
+            panels[ax.get_ylabel()] = {label: [float(y) for y in (h.get_ydata() if hasattr(h, "get_ydata")
+                                                                   else [p.get_height() for p in h])]
+                                       for h, label in zip(handles, labels, strict=True)}
+        plotted[Path(prefix).name] = panels
+        save(fig, prefix)
+
+    monkeypatch.setattr(report, "_save", capture)
+    tables = report.figures(tmp_path, ["m", "k"], tmp_path / "fig", bins=2)
+    expected = {  # figure -> x values -> (HAcc %, SAcc %) of model m
+        "mathif_by_constraints": {1: (50, 50), 2: (50, 75), 3: (0, 50)},
+        "mathif_by_source": {"toyadd": (200 / 3, 700 / 9), "toysub": (0, 700 / 18)},
+        "mathif_cot_length": {"10-35": (100 / 3, 1100 / 18), "35-60": (100 / 3, 500 / 9)},
+    }
+    by = {"mathif_by_constraints": "n_constraints", "mathif_by_source": "subset", "mathif_cot_length": "thinking length"}
+    for name, cells in expected.items():
+        table = tables[name.removeprefix("mathif_")]
+        m = table[table["Model"] == "m"]
+        assert [str(x) for x in m[by[name]]] == [str(x) for x in cells]
+        assert list(m["hard"]) == pytest.approx([h for h, _ in cells.values()])
+        assert list(m["soft"]) == pytest.approx([s for _, s in cells.values()])
+        assert list(table.loc[table["Model"] == "k", "hard"]) == pytest.approx([100.0] * len(cells))
+        assert plotted[name]["HAcc (%)"]["m"] == pytest.approx([h for h, _ in cells.values()])
+        assert plotted[name]["SAcc (%)"]["m"] == pytest.approx([s for _, s in cells.values()])
+        assert plotted[name]["SAcc (%)"]["k"] == pytest.approx([100.0] * len(cells))
+        assert (tmp_path / "fig" / f"{name}.png").stat().st_size > 0
 
 
 MATHIF_TARGETS = [f"results/tables/{n}.{e}" for n in ("mathif", "mathif_intervention") for e in ("csv", "md")]
