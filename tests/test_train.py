@@ -77,7 +77,20 @@ def test_full_finetune_lowers_the_loss_and_writes_safetensors(tmp_path, model_co
     assert train(str(model_copy), [data], str(tmp_path / "one"), first)["final_loss"] > result["final_loss"]
 
 
-def test_lora_finetune_writes_an_adapter_only(tmp_path, model_copy):
+def test_lora_finetune_writes_an_adapter_only(tmp_path, model_copy, monkeypatch):
+    """LoRA trains B (peft starts it at 0) and A only: the base weights stay as loaded. The
+    trained model is observed where accelerate hands it back to the loop (the real prepare)."""
+    from accelerate import Accelerator
+
+    prepared = []
+    prepare = Accelerator.prepare
+
+    def observe(self, *args, **kwargs):
+        out = prepare(self, *args, **kwargs)
+        prepared.append(out[0])
+        return out
+
+    monkeypatch.setattr(Accelerator, "prepare", observe)
     settings = TrainSettings(method="lora", epochs=1, lr=1e-3, global_batch=4, micro_batch=4, max_length=128,
                              lora={"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]})
     out = tmp_path / "lora"
@@ -85,6 +98,19 @@ def test_lora_finetune_writes_an_adapter_only(tmp_path, model_copy):
     assert (out / "adapter_model.safetensors").exists() and not (out / "model.safetensors").exists()
     config = json.loads((out / "adapter_config.json").read_text())
     assert config["r"] == 4 and sorted(config["target_modules"]) == ["q_proj", "v_proj"]
+    adapter = load_file(out / "adapter_model.safetensors")
+    B = {k: v for k, v in adapter.items() if "lora_B" in k}
+    assert len(B) == 4 and all(v.abs().max() > 0 for v in B.values()), "peft starts B at 0: training must move it"
+    (model,) = prepared
+    trained = {n.replace(".default", ""): p.detach() for n, p in model.named_parameters()}
+    for k, v in B.items():
+        assert torch.equal(trained[k], v), f"{k}: the saved B is not the trained one"
+    base = load_file(model_copy / "model.safetensors")
+    frozen = {n.removeprefix("base_model.model.").replace(".base_layer", ""): p for n, p in trained.items()
+              if "lora_" not in n}
+    assert set(frozen) <= set(base) and len(frozen) >= len(base) - 1  # lm_head may be tied to the embeddings
+    for name, W in frozen.items():
+        assert torch.equal(W, base[name]), f"{name}: a base weight moved under LoRA"
 
 
 def test_bad_settings_name_the_field():
