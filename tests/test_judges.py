@@ -174,6 +174,32 @@ def test_multi_turn_generation_answers_each_turn_with_the_earlier_answers_in_con
         assert row["messages"][2]["content"] == row["meta"]["turns"][1]
 
 
+def _loglikelihood_choices(model_dir, records) -> list[int]:
+    """Multiple-choice predictions computed here: each choice is the continuation " <choice>" of
+    "<question>\\nAnswer:", scored by the sum of its tokens' log-probabilities under the model
+    (the tokens the full text has beyond the context's); the prediction is the argmax."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    predicted, margins = [], []
+    for record in records:
+        context = record["messages"][-1]["content"] + "\nAnswer:"
+        scores = []
+        for choice in record["meta"]["choices"]:
+            whole, ctx = tok.encode(context + " " + choice), tok.encode(context)
+            assert whole[:len(ctx)] == ctx
+            with torch.no_grad():
+                logp = model(torch.tensor([whole])).logits[0].log_softmax(-1)
+            scores.append(sum(logp[i - 1, whole[i]].item() for i in range(len(ctx), len(whole))))
+        ranked = sorted(scores, reverse=True)
+        margins.append(ranked[0] - ranked[1])
+        predicted.append(scores.index(ranked[0]))
+    assert min(margins) > 1e-4, "a near tie would make the argmax depend on batching"
+    return predicted
+
+
 def test_lm_eval_scores_the_local_multiple_choice_task(tmp_path, tiny_model_dir):
     from tunesafe.evaluation.mmlu import run_mmlu, write_local_task
 
@@ -181,8 +207,16 @@ def test_lm_eval_scores_the_local_multiple_choice_task(tmp_path, tiny_model_dir)
     write_jsonl(records, toy.mmlu(12, 0))
     task_dir = write_local_task(records, tmp_path / "task")
     m = run_mmlu(str(tiny_model_dir), tmp_path / "m.json", task="toy_mmlu", include_path=str(task_dir), batch_size=4)
-    assert m["n"] == 12 and 0 <= m["mmlu"] <= 1
-    assert round(m["mmlu"] * 12) == pytest.approx(m["mmlu"] * 12), "accuracy is a count over 12 items"
+    assert m["n"] == 12
+    rows = read_jsonl(records)
+    predicted = _loglikelihood_choices(tiny_model_dir, rows)
+    assert m["mmlu"] == pytest.approx(sum(p == r["meta"]["answer"] for p, r in zip(predicted, rows, strict=True)) / 12)
+    # item by item: with every answer set to the choice predicted here, lm-eval must score 100%
+    relabelled = tmp_path / "relabelled.jsonl"
+    write_jsonl(relabelled, [{**r, "meta": {**r["meta"], "answer": p}} for p, r in zip(predicted, rows, strict=True)])
+    m = run_mmlu(str(tiny_model_dir), tmp_path / "m1.json", task="toy_mmlu",
+                 include_path=str(write_local_task(relabelled, tmp_path / "task1")), batch_size=4)
+    assert m["mmlu"] == 1.0
     with pytest.raises(TunesafeError, match="no task 'toy_mmlu_typo'"):
         run_mmlu(str(tiny_model_dir), tmp_path / "m2.json", task="toy_mmlu_typo", include_path=str(task_dir))
 
