@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -257,9 +258,29 @@ def test_arm_writes_both_tables_and_the_figure(arm):
     rebound = pd.read_csv(arm / "results" / "tables" / "rebound.csv")
     assert len(rebound) == 4 and set(rebound["n_neg"]) == {0, 8}
     assert rebound["KL to base"].notna().all()
+    # every cell recomputed from its metrics file (one seed: mean = min = max, std 0)
+    for _, row in rebound.iterrows():
+        cell = read_json(arm / "results" / "rebound" / "cells" / row["Model"] / row["Task"] /
+                         f"pos{row['n_pos']}_neg{row['n_neg']}_seed1.json")
+        for col in ("Score mean (%)", "Score min (%)", "Score max (%)"):
+            assert row[col] == pytest.approx(round(100 * cell["score"], 1))
+        assert row["Score std (%)"] == 0 and row["Seeds"] == 1
+        assert row["KL to base"] == pytest.approx(round(cell["kl_to_base"], 4))
+        if row["n_neg"] == 0:
+            assert row["KL after positive SFT"] == pytest.approx(round(cell["kl_to_base"], 4))
     resistance = pd.read_csv(arm / "results" / "tables" / "resistance.csv")
     assert list(resistance["Pair"]) == ["1-2", "2-3", "1-3"]
-    assert set(resistance["Lower"]) <= {"forward", "inverse"}
+    tail = yaml.safe_load((arm / "small.yaml").read_text())["rebound"]["resistance"]["tail"]
+    for _, row in resistance.iterrows():
+        i, j = row["Pair"].split("-")
+        loss = {}
+        for direction in ("forward", "inverse"):
+            losses = read_json(arm / "results" / "rebound" / "resistance" / row["Model"] / row["Dataset"] /
+                               f"{direction}_{i}_{j}.json")["losses"]
+            k = max(1, math.ceil(tail * len(losses)))  # the last tail share of the steps, at least one
+            loss[direction] = sum(losses[-k:]) / k
+            assert row[f"{direction.capitalize()} loss"] == pytest.approx(round(loss[direction], 4), abs=1e-9)
+        assert row["Lower"] == min(loss, key=loss.get)
     assert (arm / "results" / "figures" / "rebound_reviews.png").stat().st_size > 5_000
     assert 0 <= read_json(arm / "results" / "rebound" / "classifier" / "reviews" / "metrics.json")["heldout_accuracy"] <= 1
     # negative runs are temporary; positive models are kept (they start every n_neg run)
