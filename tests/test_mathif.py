@@ -476,7 +476,6 @@ def test_mathif_workflow_builds_the_tables_and_figures(tmp_path):
     import subprocess
     import sys
 
-    import pandas as pd
     import yaml
 
     repo = Path(__file__).resolve().parents[1]
@@ -489,18 +488,39 @@ def test_mathif_workflow_builds_the_tables_and_figures(tmp_path):
     run = subprocess.run([snakemake, *MATHIF_TARGETS, "--cores", "2", "--configfile", "small.yaml"],
                          cwd=tmp_path, capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr[-4000:]
-    table = pd.read_csv(tmp_path / "results" / "tables" / "mathif.csv")
+    check_mathif_outputs(tmp_path)
+
+
+def check_mathif_outputs(root: Path) -> None:
+    """The workflow's MathIF tables against the per-item score files it wrote."""
+    import pandas as pd
+
+    table = pd.read_csv(root / "results" / "tables" / "mathif.csv")
     assert list(table["Model"]) == ["toy_reasoning"]
-    for col in ("HAcc (%)", "SAcc (%)", "Correct w/ constraints (%)", "Correct w/o constraints (%)"):
-        assert 0 <= table.loc[0, col] <= 100
-    assert table.loc[0, "HAcc (%)"] <= table.loc[0, "SAcc (%)"]
-    inter = pd.read_csv(tmp_path / "results" / "tables" / "mathif_intervention.csv")
+    # the table's cells recomputed from the per-item verdicts of the score files
+    cells = {}
+    for setting in ("constraints", "no_constraints", "intervention"):
+        items = json.loads((root / "results" / "metrics" / "mathif" / "toy_reasoning" /
+                            f"{setting}.json").read_text())["items"]
+        assert len(items) == 12 and all(len(i["follow"]) == i["n_constraints"] for i in items)
+        cells[setting] = {"HAcc (%)": round(100 * sum(all(i["follow"]) for i in items) / 12, 2),
+                          "SAcc (%)": round(100 * sum(sum(i["follow"]) / len(i["follow"]) for i in items) / 12, 2),
+                          "Correct (%)": round(100 * sum(i["correct"] for i in items) / 12, 2),
+                          "Mean thinking length": round(sum(i["thinking_tokens"] for i in items) / 12, 1)}
+    c = cells["constraints"]
+    assert table.loc[0, "HAcc (%)"] == pytest.approx(c["HAcc (%)"])
+    assert table.loc[0, "SAcc (%)"] == pytest.approx(c["SAcc (%)"])
+    assert table.loc[0, "Correct w/ constraints (%)"] == pytest.approx(c["Correct (%)"])
+    assert table.loc[0, "Correct w/o constraints (%)"] == pytest.approx(cells["no_constraints"]["Correct (%)"])
+    inter = pd.read_csv(root / "results" / "tables" / "mathif_intervention.csv")
     assert list(inter["Setting"]) == ["w/o intervention", "w/ intervention"]
+    for row, setting in zip(inter.to_dict("records"), ("constraints", "intervention"), strict=True):
+        assert {k: row[k] for k in cells[setting]} == pytest.approx(cells[setting])
     gens = [json.loads(line) for line in
-            (tmp_path / "results" / "generations" / "mathif" / "toy_reasoning" / "intervention.jsonl").open()]
+            (root / "results" / "generations" / "mathif" / "toy_reasoning" / "intervention.jsonl").open()]
     assert len(gens) == 12 and all("\n\nWait, " in g["response"] for g in gens)
     for target in MATHIF_TARGETS:
-        assert (tmp_path / target).stat().st_size > 0
+        assert (root / target).stat().st_size > 0
 
 
 def test_mathif_variants_are_planned_from_the_safe_delta_study(tmp_path):
