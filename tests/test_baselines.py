@@ -247,3 +247,50 @@ def test_a_pareto_point_at_the_default_knob_reads_the_table_variant(tmp_path):
     assert list(df["aoa ASR (%)"]) == pytest.approx([2.0, 30.0, 10.0])
     with pytest.raises(TunesafeError, match="safelora-s0.7"):
         pareto_points(tmp_path, "aoa", "safety", "dirty_summary", "summary", [], {"safelora": ["0.7"]})
+
+
+def test_resta_with_dare_drops_and_rescales_the_finetuning_delta(tmp_path, lora_setup):
+    """DARE before Resta (arXiv 2311.03099 / 2402.11746): W_out - gamma v - W_aligned is, entry
+    by entry, either 0 (dropped) or delta / (1 - p) (kept), about a share p dropped; the same
+    seed gives the same model."""
+    aligned, base, _ = lora_setup
+    sft = tmp_path / "sft"
+    shutil.copytree(aligned, sft)
+    W_al, W_un = load_file(aligned / "model.safetensors"), load_file(base / "model.safetensors")
+    g = torch.Generator().manual_seed(5)
+    W_sft = {k: v + 0.01 * torch.randn(v.shape, generator=g) for k, v in W_al.items()}
+    save_file(W_sft, sft / "model.safetensors", metadata={"format": "pt"})
+    p, gamma = 0.3, 0.5
+    summary = apply_resta(str(sft), str(aligned), str(base), str(tmp_path / "a"), gamma=gamma, dare_p=p, seed=7)
+    assert summary["dare_p"] == p and summary["tensors"] == len(W_al)
+    out = load_file(tmp_path / "a" / "model.safetensors")
+    dropped = total = 0
+    for name, W in W_al.items():
+        delta = W_sft[name] - W
+        kept_delta = out[name] - gamma * (W - W_un[name]) - W  # delta' of the entries
+        is_zero = kept_delta.abs() < 1e-6
+        assert torch.allclose(kept_delta[~is_zero], delta[~is_zero] / (1 - p), atol=1e-5), name
+        dropped += int(is_zero.sum())
+        total += W.numel()
+    assert dropped / total == pytest.approx(p, abs=0.02)
+    apply_resta(str(sft), str(aligned), str(base), str(tmp_path / "b"), gamma=gamma, dare_p=p, seed=7)
+    apply_resta(str(sft), str(aligned), str(base), str(tmp_path / "c"), gamma=gamma, dare_p=p, seed=8)
+    again, other = (load_file(tmp_path / d / "model.safetensors") for d in "bc")
+    assert all(torch.equal(out[k], again[k]) for k in out)
+    assert not all(torch.equal(out[k], other[k]) for k in out)
+
+
+def test_resta_on_a_lora_finetune_merges_the_adapter_first(tmp_path, lora_setup):
+    """A LoRA fine-tune is W_sft = W_aligned + B A alpha / r (merged here with peft itself)."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    aligned, base, adapter = lora_setup
+    apply_resta(str(adapter), str(aligned), str(base), str(tmp_path / "out"), gamma=1.0)
+    out = load_file(tmp_path / "out" / "model.safetensors")
+    W_al, W_un = load_file(aligned / "model.safetensors"), load_file(base / "model.safetensors")
+    merged = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(aligned), adapter).merge_and_unload()
+    W_sft = merged.state_dict()
+    assert not torch.allclose(W_sft["model.layers.0.self_attn.q_proj.weight"], W_al["model.layers.0.self_attn.q_proj.weight"])
+    for name, W in W_al.items():
+        torch.testing.assert_close(out[name], W_sft[name] + (W - W_un[name]), rtol=0, atol=1e-5)
