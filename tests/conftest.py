@@ -47,7 +47,6 @@ def sharp_model_dir(tmp_path_factory, tiny_model_dir) -> Path:
     model's next token depends almost only on the last one (two prompts ending in the same
     chat-template tokens get the same reply); scaled up, its outputs depend on the whole
     context, so a test can tell which prompt a component sent."""
-    import torch
     from safetensors.torch import load_file, save_file
 
     out = tmp_path_factory.mktemp("sharp_model")
