@@ -261,6 +261,29 @@ def test_sacc_gives_partial_credit_for_items_that_meet_some_of_their_constraints
     assert json.loads((tmp_path / "o.json").read_text())["sacc"] == pytest.approx(13 / 24)
 
 
+def test_thinking_length_is_counted_in_tokens_of_the_given_tokenizer(tmp_path, tiny_tokenizer_dir):
+    """Fig. 6 bins items by thinking length in the model's tokens: the text before </think>
+    (after <think>), without special tokens; words when no tokenizer is given."""
+    from transformers import AutoTokenizer
+
+    d = tmp_path / "d.jsonl"
+    _write(d, [_item(["punctuation:no_comma"], [None])] * 3)
+    thinking = ["First add one and one, which gives two.", "", "Count: 1 2 3"]
+    r = tmp_path / "r.jsonl"
+    r.write_text(json.dumps({"response": f"<think>{thinking[0]}</think>\\boxed{{2}}"}) + "\n"
+                 + json.dumps({"response": "\\boxed{2}"}) + "\n"
+                 + json.dumps({"response": f"{thinking[2]}</think>\\boxed{{2}}"}) + "\n")
+    res = evaluate(d, r, tokenizer=str(tiny_tokenizer_dir))
+    tok = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    expected = [len(tok.encode(t, add_special_tokens=False)) for t in thinking]
+    assert expected[0] > len(thinking[0].split())  # a 512-token BPE splits words: tokens != words
+    assert res["thinking_unit"] == "tokens" and [i["thinking_tokens"] for i in res["items"]] == expected
+    words = evaluate(d, r)
+    assert words["thinking_unit"] == "words" and [i["thinking_tokens"] for i in words["items"]] == [8, 0, 4]
+    with pytest.raises(TunesafeError, match="--tokenizer .*nowhere: cannot load"):
+        evaluate(d, r, tokenizer=str(tmp_path / "nowhere"))
+
+
 @pytest.mark.parametrize("latex,value", [
     ("288 \\pi", 288 * 3.141592653589793), ("2\\sqrt{113}", 2 * 113 ** 0.5), ("\\dfrac{17}{50}", 0.34),
     ("3.61\\times10^{-10}", 3.61e-10), ("-\\frac{\\pi}{6}", -3.141592653589793 / 6), ("\\sqrt[3]{8}", 2.0),
