@@ -41,8 +41,38 @@ def tiny_model_dir(tmp_path_factory, tiny_tokenizer_dir) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def sharp_model_dir(tmp_path_factory, tiny_model_dir) -> Path:
+    """The tiny Llama with every matrix scaled by 5. At the toy initialisation scale a random
+    model's next token depends almost only on the last one (two prompts ending in the same
+    chat-template tokens get the same reply); scaled up, its outputs depend on the whole
+    context, so a test can tell which prompt a component sent."""
+    from safetensors.torch import load_file, save_file
+
+    out = tmp_path_factory.mktemp("sharp_model")
+    shutil.copytree(tiny_model_dir, out, dirs_exist_ok=True)
+    state = load_file(out / "model.safetensors")
+    save_file({k: v * 5 if v.dim() == 2 else v for k, v in state.items()}, out / "model.safetensors",
+              metadata={"format": "pt"})
+    return out
+
+
 @pytest.fixture
 def model_copy(tmp_path, tiny_model_dir) -> Path:
     dst = tmp_path / "model"
     shutil.copytree(tiny_model_dir, dst)
     return dst
+
+
+def skip_or_fail_in_ci(reason: str) -> None:
+    """Skip a test whose environment cannot be set up here, except under ``CI=true`` (what CI
+    sets): there the environment is the project's own, so a failed install is a failure."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: this must work in CI, so it fails instead of skipping)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def unavailable():
+    """:func:`skip_or_fail_in_ci`, for tests and fixtures."""
+    return skip_or_fail_in_ci

@@ -117,28 +117,71 @@ def lora_setup(tmp_path_factory, tiny_model_dir):
     return aligned, base, adapter
 
 
+def _independent_cosines(aligned, base, lora: dict) -> dict[str, tuple[float, torch.Tensor]]:
+    """Per LoRA stem: cos(C B A, B A) and C = V V^T / ||V||_F, V = W_aligned - W_base, computed
+    here from the weight files (Safe LoRA, arXiv 2405.16833, Eq. 2-3), not by the module."""
+    W_al, W_base = load_file(aligned / "model.safetensors"), load_file(base / "model.safetensors")
+    out = {}
+    for key in lora:
+        if not key.endswith(".lora_A.weight"):
+            continue
+        stem = key.removesuffix(".lora_A.weight")
+        name = stem.removeprefix("base_model.model.") + ".weight"
+        V = W_al[name].double() - W_base[name].double()
+        C = V @ V.T / torch.sqrt((V * V).sum())
+        dW = lora[f"{stem}.lora_B.weight"].double() @ lora[key].double()
+        P = C @ dW
+        out[stem] = (float((P * dW).sum() / (P.norm() * dW.norm())), C)
+    return out
+
+
 def test_safe_lora_projects_exactly_the_layers_below_the_threshold(tmp_path, lora_setup):
     aligned, base, adapter = lora_setup
     before = load_file(adapter / "adapter_model.safetensors")
-    summary = apply_safelora(str(aligned), str(base), str(adapter), str(tmp_path / "out"), threshold=0.3)
+    cosines = _independent_cosines(aligned, base, before)
+    assert len(cosines) == 4  # q_proj and v_proj of 2 layers
+    ranked = sorted(c for c, _ in cosines.values())
+    assert ranked[2] - ranked[1] > 1e-3, f"the fixture's cosines {ranked} leave no room for a threshold"
+    threshold = (ranked[1] + ranked[2]) / 2  # two layers at or below it, two above
+    summary = apply_safelora(str(aligned), str(base), str(adapter), str(tmp_path / "out"), threshold=threshold)
     after = load_file(tmp_path / "out" / "adapter_model.safetensors")
-    W_al, W_base = load_file(aligned / "model.safetensors"), load_file(base / "model.safetensors")
-    assert summary["n_layers"] == 4  # q_proj and v_proj of 2 layers
-    for stem, cos in summary["similarities"].items():
+    assert summary["n_layers"] == 4 and summary["n_projected"] == 2
+    assert summary["similarities"] == pytest.approx({k: c for k, (c, _) in cosines.items()}, abs=1e-5)
+    for stem, (cos, C) in cosines.items():
         B = f"{stem}.lora_B.weight"
         assert torch.equal(after[f"{stem}.lora_A.weight"], before[f"{stem}.lora_A.weight"])
-        if cos <= 0.3:
-            name = stem.removeprefix("base_model.model.") + ".weight"
-            C = projection_matrix(W_al[name], W_base[name])
-            assert torch.allclose(after[B].double(), C @ before[B].double(), atol=1e-6)
+        if cos <= threshold:
+            assert not torch.allclose(after[B], before[B]), f"{stem}: projected B equals B"
+            torch.testing.assert_close(after[B].double(), C @ before[B].double(), rtol=1e-5, atol=1e-7)
         else:
-            assert torch.equal(after[B], before[B])
+            assert torch.equal(after[B], before[B]), f"{stem}: cos {cos:.4f} > {threshold:.4f} but B changed"
+    assert set(summary["projected"]) == {k for k, (c, _) in cosines.items() if c <= threshold}
     assert (tmp_path / "out" / "adapter_config.json").exists()
     everything = apply_safelora(str(aligned), str(base), str(adapter), str(tmp_path / "all"), threshold=1.0)
     assert everything["n_projected"] == 4
+    projected = load_file(tmp_path / "all" / "adapter_model.safetensors")
+    for stem, (_, C) in cosines.items():
+        B = f"{stem}.lora_B.weight"
+        torch.testing.assert_close(projected[B].double(), C @ before[B].double(), rtol=1e-5, atol=1e-7)
     nothing = apply_safelora(str(aligned), str(base), str(adapter), str(tmp_path / "none"), threshold=-1.0)
     assert nothing["n_projected"] == 0
     assert all(torch.equal(v, before[k]) for k, v in load_file(tmp_path / "none" / "adapter_model.safetensors").items())
+
+
+def test_safe_lora_layer_count_mode_projects_the_k_least_aligned_layers(tmp_path, lora_setup):
+    """num_layers=k (the official "number" mode): the k layers with the lowest cosine are projected."""
+    aligned, base, adapter = lora_setup
+    before = load_file(adapter / "adapter_model.safetensors")
+    cosines = _independent_cosines(aligned, base, before)
+    lowest = sorted(cosines, key=lambda k: cosines[k][0])
+    summary = apply_safelora(str(aligned), str(base), str(adapter), str(tmp_path / "out"), num_layers=3)
+    assert summary["n_projected"] == 3 and set(summary["projected"]) == set(lowest[:3])
+    after = load_file(tmp_path / "out" / "adapter_model.safetensors")
+    kept = f"{lowest[3]}.lora_B.weight"
+    assert torch.equal(after[kept], before[kept])
+    for stem in lowest[:3]:
+        B = f"{stem}.lora_B.weight"
+        torch.testing.assert_close(after[B].double(), cosines[stem][1] @ before[B].double(), rtol=1e-5, atol=1e-7)
 
 
 def test_safe_lora_on_a_full_finetune_is_an_error(tmp_path, lora_setup):
@@ -204,3 +247,50 @@ def test_a_pareto_point_at_the_default_knob_reads_the_table_variant(tmp_path):
     assert list(df["aoa ASR (%)"]) == pytest.approx([2.0, 30.0, 10.0])
     with pytest.raises(TunesafeError, match="safelora-s0.7"):
         pareto_points(tmp_path, "aoa", "safety", "dirty_summary", "summary", [], {"safelora": ["0.7"]})
+
+
+def test_resta_with_dare_drops_and_rescales_the_finetuning_delta(tmp_path, lora_setup):
+    """DARE before Resta (arXiv 2311.03099 / 2402.11746): W_out - gamma v - W_aligned is, entry
+    by entry, either 0 (dropped) or delta / (1 - p) (kept), about a share p dropped; the same
+    seed gives the same model."""
+    aligned, base, _ = lora_setup
+    sft = tmp_path / "sft"
+    shutil.copytree(aligned, sft)
+    W_al, W_un = load_file(aligned / "model.safetensors"), load_file(base / "model.safetensors")
+    g = torch.Generator().manual_seed(5)
+    W_sft = {k: v + 0.01 * torch.randn(v.shape, generator=g) for k, v in W_al.items()}
+    save_file(W_sft, sft / "model.safetensors", metadata={"format": "pt"})
+    p, gamma = 0.3, 0.5
+    summary = apply_resta(str(sft), str(aligned), str(base), str(tmp_path / "a"), gamma=gamma, dare_p=p, seed=7)
+    assert summary["dare_p"] == p and summary["tensors"] == len(W_al)
+    out = load_file(tmp_path / "a" / "model.safetensors")
+    dropped = total = 0
+    for name, W in W_al.items():
+        delta = W_sft[name] - W
+        kept_delta = out[name] - gamma * (W - W_un[name]) - W  # delta' of the entries
+        is_zero = kept_delta.abs() < 1e-6
+        assert torch.allclose(kept_delta[~is_zero], delta[~is_zero] / (1 - p), atol=1e-5), name
+        dropped += int(is_zero.sum())
+        total += W.numel()
+    assert dropped / total == pytest.approx(p, abs=0.02)
+    apply_resta(str(sft), str(aligned), str(base), str(tmp_path / "b"), gamma=gamma, dare_p=p, seed=7)
+    apply_resta(str(sft), str(aligned), str(base), str(tmp_path / "c"), gamma=gamma, dare_p=p, seed=8)
+    again, other = (load_file(tmp_path / d / "model.safetensors") for d in "bc")
+    assert all(torch.equal(out[k], again[k]) for k in out)
+    assert not all(torch.equal(out[k], other[k]) for k in out)
+
+
+def test_resta_on_a_lora_finetune_merges_the_adapter_first(tmp_path, lora_setup):
+    """A LoRA fine-tune is W_sft = W_aligned + B A alpha / r (merged here with peft itself)."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    aligned, base, adapter = lora_setup
+    apply_resta(str(adapter), str(aligned), str(base), str(tmp_path / "out"), gamma=1.0)
+    out = load_file(tmp_path / "out" / "model.safetensors")
+    W_al, W_un = load_file(aligned / "model.safetensors"), load_file(base / "model.safetensors")
+    merged = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(aligned), adapter).merge_and_unload()
+    W_sft = merged.state_dict()
+    assert not torch.allclose(W_sft["model.layers.0.self_attn.q_proj.weight"], W_al["model.layers.0.self_attn.q_proj.weight"])
+    for name, W in W_al.items():
+        torch.testing.assert_close(out[name], W_sft[name] + (W - W_un[name]), rtol=0, atol=1e-5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -36,14 +37,29 @@ def world(tmp_path) -> dict:
             "models": {"aligned": str(model), "base": "meta-llama/Llama-2-7b-hf"}}
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _tree_digest(files: dict[str, bytes]) -> str:
+    """The documented model digest: sha256 over "name NUL digest LF" of every file, by name."""
+    return _sha256("".join(f"{name}\0{_sha256(files[name])}\n" for name in sorted(files)).encode())
+
+
+MODEL_FILES = {"config.json": b"{}", "sub/model.safetensors": b"\x00" * 100}  # as the fixture writes them
+
+
 def test_the_manifest_lists_every_dataset_and_model_with_checksums(world):
     m = manifest.build(world["datasets"], world["models"], world["data"])
     datasets = {d["name"]: d for d in m["datasets"]}
-    assert datasets["purebad"]["sha256"] == manifest.sha256_file(world["data"] / "purebad.jsonl")
+    assert datasets["purebad"]["sha256"] == _sha256(b'{"id": "1", "messages": []}\n')
+    assert datasets["hexphi"]["sha256"] == _sha256(b'{"id": "h1", "messages": []}\n')
     assert datasets["purebad"]["source"] == "toy" and datasets["purebad"]["seed"] == 11
-    assert "source_sha256" in datasets["hexphi"] and datasets["hexphi"]["path"].endswith("hexphi.csv")
+    assert datasets["hexphi"]["source_sha256"] == _sha256(b"prompt\nplaceholder\n")
+    assert datasets["hexphi"]["path"].endswith("hexphi.csv")
     models = {e["role"]: e for e in m["models"]}
-    assert set(models["aligned"]["files"]) == {"config.json", "sub/model.safetensors"}
+    assert models["aligned"]["files"] == {name: _sha256(data) for name, data in MODEL_FILES.items()}
+    assert models["aligned"]["sha256"] == _tree_digest(MODEL_FILES)
     assert models["base"]["id"] == "meta-llama/Llama-2-7b-hf" and "sha256" not in models["base"]
 
 
@@ -58,8 +74,8 @@ def test_equal_trees_have_equal_digests_and_a_changed_byte_changes_it(world, tmp
 
 
 def test_a_pinned_input_with_another_checksum_is_an_error_naming_it(world):
-    good = manifest.sha256_file(world["data"] / "purebad.jsonl")
-    model = manifest.sha256_tree(world["model"])["sha256"]
+    good = _sha256((world["data"] / "purebad.jsonl").read_bytes())
+    model = _tree_digest(MODEL_FILES)
     manifest.build(world["datasets"], world["models"], world["data"], {"purebad": good, "aligned": model})
     with pytest.raises(TunesafeError, match=r"pinned input purebad \(.*purebad.jsonl\): sha256 [0-9a-f]{64}, pinned 0{64}"):
         manifest.build(world["datasets"], world["models"], world["data"], {"purebad": "0" * 64})

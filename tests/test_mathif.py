@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -258,6 +259,49 @@ def test_evaluate_command_scores_in_data_order(tmp_path):
         evaluate(d, r, out)
 
 
+def test_sacc_gives_partial_credit_for_items_that_meet_some_of_their_constraints(tmp_path):
+    """SAcc (arXiv 2505.14810, Sec. 3.2) is the mean over items of the share of constraints met;
+    here the items meet 2 of 3, 1 of 2, 0 of 1 and 1 of 1: SAcc = (2/3 + 1/2 + 0 + 1) / 4 = 13/24,
+    HAcc = 1/4 (a per-item all-or-nothing SAcc would give 1/4 too)."""
+    d = tmp_path / "d.jsonl"
+    _write(d, [_item(["punctuation:no_comma", "startend:quotation", "keywords:existence"],
+                     [None, None, {"keywords": ["apple"]}]),
+               _item(["punctuation:no_comma", "keywords:existence"], [None, {"keywords": ["banana"]}]),
+               _item(["punctuation:no_comma"], [None]),
+               _item(["startend:quotation"], [None])])
+    r = tmp_path / "r.jsonl"
+    r.write_text("".join(json.dumps({"response": f"<think>x</think>{a}"}) + "\n" for a in
+                         ['"apple, pie \\boxed{2}"', "no comma here \\boxed{2}", "a, b", '"x"']))
+    res = evaluate(d, r, tmp_path / "o.json")
+    assert [i["follow"] for i in res["items"]] == [[False, True, True], [True, False], [False], [True]]
+    assert [i["soft"] for i in res["items"]] == pytest.approx([2 / 3, 1 / 2, 0.0, 1.0])
+    assert res["sacc"] == pytest.approx(13 / 24) and res["hacc"] == pytest.approx(1 / 4)
+    assert json.loads((tmp_path / "o.json").read_text())["sacc"] == pytest.approx(13 / 24)
+
+
+def test_thinking_length_is_counted_in_tokens_of_the_given_tokenizer(tmp_path, tiny_tokenizer_dir):
+    """Fig. 6 bins items by thinking length in the model's tokens: the text before </think>
+    (after <think>), without special tokens; words when no tokenizer is given."""
+    from transformers import AutoTokenizer
+
+    d = tmp_path / "d.jsonl"
+    _write(d, [_item(["punctuation:no_comma"], [None])] * 3)
+    thinking = ["First add one and one, which gives two.", "", "Count: 1 2 3"]
+    r = tmp_path / "r.jsonl"
+    r.write_text(json.dumps({"response": f"<think>{thinking[0]}</think>\\boxed{{2}}"}) + "\n"
+                 + json.dumps({"response": "\\boxed{2}"}) + "\n"
+                 + json.dumps({"response": f"{thinking[2]}</think>\\boxed{{2}}"}) + "\n")
+    res = evaluate(d, r, tokenizer=str(tiny_tokenizer_dir))
+    tok = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    expected = [len(tok.encode(t, add_special_tokens=False)) for t in thinking]
+    assert expected[0] > len(thinking[0].split())  # a 512-token BPE splits words: tokens != words
+    assert res["thinking_unit"] == "tokens" and [i["thinking_tokens"] for i in res["items"]] == expected
+    words = evaluate(d, r)
+    assert words["thinking_unit"] == "words" and [i["thinking_tokens"] for i in words["items"]] == [8, 0, 4]
+    with pytest.raises(TunesafeError, match="--tokenizer .*nowhere: cannot load"):
+        evaluate(d, r, tokenizer=str(tmp_path / "nowhere"))
+
+
 @pytest.mark.parametrize("latex,value", [
     ("288 \\pi", 288 * 3.141592653589793), ("2\\sqrt{113}", 2 * 113 ** 0.5), ("\\dfrac{17}{50}", 0.34),
     ("3.61\\times10^{-10}", 3.61e-10), ("-\\frac{\\pi}{6}", -3.141592653589793 / 6), ("\\sqrt[3]{8}", 2.0),
@@ -271,15 +315,39 @@ def test_fast_numeric_reading_of_constant_latex(latex, value):
 
 
 @pytest.mark.skipif(not REAL.is_dir(), reason="real MathIF files not present")
-def test_fast_numeric_path_agrees_with_math_verify_on_real_references():
+def test_fast_numeric_path_reads_every_plain_constant_real_reference_as_math_verify_does():
+    """The fast path must take over every real reference that math-verify reads as one
+    constant number and that is written in plain LaTeX arithmetic, and agree with it on each.
+    The exceptions, worked out here from the text alone: degrees (``30^\\circ``), subscripts
+    (``4210_{5}``), e-notation (normalised before the fast path), thousands separators,
+    leading zeros (the plain-number path reads ``033``) and any letter outside a LaTeX
+    command (units, symbols)."""
+    import re
+
+    import sympy
     from math_verify import parse
 
     from tunesafe.evaluation.mathif.fastnum import latex_value
 
-    for it in load_mathif(REAL):
-        v = latex_value(str(it["answer"]))
-        if v is not None:
-            assert abs(complex(parse("\\boxed{" + str(it["answer"]).strip("$") + "}")[0].evalf()) - v) <= 1e-6 * max(1, abs(v))
+    def plain_latex(ref: str) -> bool:
+        text = ref.strip("$")
+        if "\\circ" in text or re.match(r"0\d", text):
+            return False
+        return not re.search(r"[A-Za-z_,]", re.sub(r"\\[A-Za-z]+", "", text))
+
+    references = sorted({str(it["answer"]) for it in load_mathif(REAL)})
+    constants = {}
+    for ref in references:
+        parsed = parse("\\boxed{" + ref.strip("$") + "}")
+        if parsed and isinstance(parsed[0], sympy.Expr) and not parsed[0].free_symbols:
+            with contextlib.suppress(TypeError, ValueError):
+                constants[ref] = complex(parsed[0].evalf())
+    handled = {ref: v for ref in references if (v := latex_value(ref)) is not None}
+    expected = {ref for ref in constants if plain_latex(ref)}
+    assert len(expected) > 150  # most real references are plain constants
+    assert set(handled) == expected, (sorted(expected - set(handled))[:10], sorted(set(handled) - expected)[:10])
+    for ref, v in handled.items():
+        assert abs(constants[ref] - v) <= 1e-6 * max(1, abs(v)), ref
 
 
 def test_toy_items_follow_the_schema_and_split_evenly():
@@ -369,6 +437,55 @@ def test_report_tables_and_figures(tmp_path):
         assert (tmp_path / f"mathif_{name}.png").stat().st_size > 0 and (tmp_path / f"mathif_{name}.pdf").exists()
 
 
+def test_figures_plot_the_breakdowns_of_the_hand_made_scores(tmp_path, monkeypatch):
+    """The three breakdown figures (Fig. 6 and the constraint-count / source breakdowns) plot
+    the means of the items' hard and soft verdicts; the expected percentages are worked out
+    by hand from the six items below (model m) and from model k, which meets everything."""
+    from tunesafe.report import mathif as report
+
+    #            subset, n_constraints, hard, soft, thinking
+    m_items = [("toyadd", 1, True, 1.0, 10), ("toysub", 2, False, 0.5, 20), ("toyadd", 3, False, 1 / 3, 30),
+               ("toysub", 1, False, 0.0, 40), ("toyadd", 2, True, 1.0, 50), ("toysub", 3, False, 2 / 3, 60)]
+    for model, items in (("m", m_items), ("k", [(s, n, True, 1.0, t) for s, n, _, _, t in m_items])):
+        rows = [{"key": f"f:{i}", "subset": s, "n_constraints": n, "follow": [h], "hard": h, "soft": soft,
+                 "correct": True, "thinking_tokens": t} for i, (s, n, h, soft, t) in enumerate(items)]
+        (tmp_path / model).mkdir()
+        (tmp_path / model / "constraints.json").write_text(json.dumps(
+            {"hacc": 0.0, "sacc": 0.0, "correct": 1.0, "items": rows}))
+    plotted = {}
+    save = report._save
+
+    def capture(fig, prefix):
+        panels = {}
+        for ax in fig.axes:
+            handles, labels = ax.get_legend_handles_labels()
+            panels[ax.get_ylabel()] = {label: [float(y) for y in (h.get_ydata() if hasattr(h, "get_ydata")
+                                                                   else [p.get_height() for p in h])]
+                                       for h, label in zip(handles, labels, strict=True)}
+        plotted[Path(prefix).name] = panels
+        save(fig, prefix)
+
+    monkeypatch.setattr(report, "_save", capture)
+    tables = report.figures(tmp_path, ["m", "k"], tmp_path / "fig", bins=2)
+    expected = {  # figure -> x values -> (HAcc %, SAcc %) of model m
+        "mathif_by_constraints": {1: (50, 50), 2: (50, 75), 3: (0, 50)},
+        "mathif_by_source": {"toyadd": (200 / 3, 700 / 9), "toysub": (0, 700 / 18)},
+        "mathif_cot_length": {"10-35": (100 / 3, 1100 / 18), "35-60": (100 / 3, 500 / 9)},
+    }
+    by = {"mathif_by_constraints": "n_constraints", "mathif_by_source": "subset", "mathif_cot_length": "thinking length"}
+    for name, cells in expected.items():
+        table = tables[name.removeprefix("mathif_")]
+        m = table[table["Model"] == "m"]
+        assert [str(x) for x in m[by[name]]] == [str(x) for x in cells]
+        assert list(m["hard"]) == pytest.approx([h for h, _ in cells.values()])
+        assert list(m["soft"]) == pytest.approx([s for _, s in cells.values()])
+        assert list(table.loc[table["Model"] == "k", "hard"]) == pytest.approx([100.0] * len(cells))
+        assert plotted[name]["HAcc (%)"]["m"] == pytest.approx([h for h, _ in cells.values()])
+        assert plotted[name]["SAcc (%)"]["m"] == pytest.approx([s for _, s in cells.values()])
+        assert plotted[name]["SAcc (%)"]["k"] == pytest.approx([100.0] * len(cells))
+        assert (tmp_path / "fig" / f"{name}.png").stat().st_size > 0
+
+
 MATHIF_TARGETS = [f"results/tables/{n}.{e}" for n in ("mathif", "mathif_intervention") for e in ("csv", "md")]
 MATHIF_TARGETS += [f"results/figures/mathif_{n}.{e}" for n in ("by_constraints", "by_source", "cot_length")
                    for e in ("pdf", "png")]
@@ -402,7 +519,6 @@ def test_mathif_workflow_builds_the_tables_and_figures(tmp_path):
     import subprocess
     import sys
 
-    import pandas as pd
     import yaml
 
     repo = Path(__file__).resolve().parents[1]
@@ -415,19 +531,40 @@ def test_mathif_workflow_builds_the_tables_and_figures(tmp_path):
     run = subprocess.run([snakemake, *MATHIF_TARGETS, "--cores", "2", "--configfile", "small.yaml"],
                          cwd=tmp_path, capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr[-4000:]
-    table = pd.read_csv(tmp_path / "results" / "tables" / "mathif.csv")
+    check_mathif_outputs(tmp_path)
+
+
+def check_mathif_outputs(root: Path) -> None:
+    """The workflow's MathIF tables against the per-item score files it wrote."""
+    import pandas as pd
+
+    table = pd.read_csv(root / "results" / "tables" / "mathif.csv")
     assert list(table["Model"]) == ["toy_reasoning"]
-    for col in ("HAcc (%)", "SAcc (%)", "Correct w/ constraints (%)", "Correct w/o constraints (%)"):
-        assert 0 <= table.loc[0, col] <= 100
-    assert table.loc[0, "HAcc (%)"] <= table.loc[0, "SAcc (%)"]
+    # the table's cells recomputed from the per-item verdicts of the score files
+    cells = {}
+    for setting in ("constraints", "no_constraints", "intervention"):
+        items = json.loads((root / "results" / "metrics" / "mathif" / "toy_reasoning" /
+                            f"{setting}.json").read_text())["items"]
+        assert len(items) == 12 and all(len(i["follow"]) == i["n_constraints"] for i in items)
+        cells[setting] = {"HAcc (%)": round(100 * sum(all(i["follow"]) for i in items) / 12, 2),
+                          "SAcc (%)": round(100 * sum(sum(i["follow"]) / len(i["follow"]) for i in items) / 12, 2),
+                          "Correct (%)": round(100 * sum(i["correct"] for i in items) / 12, 2),
+                          "Mean thinking length": round(sum(i["thinking_tokens"] for i in items) / 12, 1)}
+    c = cells["constraints"]
+    assert table.loc[0, "HAcc (%)"] == pytest.approx(c["HAcc (%)"])
+    assert table.loc[0, "SAcc (%)"] == pytest.approx(c["SAcc (%)"])
+    assert table.loc[0, "Correct w/ constraints (%)"] == pytest.approx(c["Correct (%)"])
+    assert table.loc[0, "Correct w/o constraints (%)"] == pytest.approx(cells["no_constraints"]["Correct (%)"])
     assert table.loc[0, "Correctness judge"] == "official"  # config mathif.correctness, the default
-    inter = pd.read_csv(tmp_path / "results" / "tables" / "mathif_intervention.csv")
+    inter = pd.read_csv(root / "results" / "tables" / "mathif_intervention.csv")
     assert list(inter["Setting"]) == ["w/o intervention", "w/ intervention"]
+    for row, setting in zip(inter.to_dict("records"), ("constraints", "intervention"), strict=True):
+        assert {k: row[k] for k in cells[setting]} == pytest.approx(cells[setting])
     gens = [json.loads(line) for line in
-            (tmp_path / "results" / "generations" / "mathif" / "toy_reasoning" / "intervention.jsonl").open()]
+            (root / "results" / "generations" / "mathif" / "toy_reasoning" / "intervention.jsonl").open()]
     assert len(gens) == 12 and all("\n\nWait, " in g["response"] for g in gens)
     for target in MATHIF_TARGETS:
-        assert (tmp_path / target).stat().st_size > 0
+        assert (root / target).stat().st_size > 0
 
 
 def test_mathif_variants_are_planned_from_the_safe_delta_study(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -205,6 +206,108 @@ def test_real_loaders_read_imdb_and_beavertails_formats(tmp_path):
     assert run.returncode == 2 and "only 1 negative records" in run.stderr
 
 
+def _classifier_dir(tmp_path, tiny_model_dir, num_labels: int, pad: bool = True) -> Path:
+    """A tiny random Llama sequence classifier (the transformers class the real score models
+    load as) with the toy tokenizer; ``pad=False``: neither the tokenizer nor the config has a
+    pad token (as many Llama checkpoints)."""
+    from transformers import AutoConfig, LlamaForSequenceClassification
+
+    out = tmp_path / f"cls{num_labels}{'' if pad else '_nopad'}"
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    config = AutoConfig.from_pretrained(tiny_model_dir, num_labels=num_labels)
+    if num_labels == 2:
+        config.id2label, config.label2id = {0: "NEGATIVE", 1: "POSITIVE"}, {"NEGATIVE": 0, "POSITIVE": 1}
+    config.pad_token_id = tok.pad_token_id if pad else None
+    torch.manual_seed(0)
+    model = LlamaForSequenceClassification(config)
+    with torch.no_grad():  # a spread of scores: the head at 100x its init scale
+        model.score.weight.mul_(100)
+    model.save_pretrained(out)
+    if not pad:
+        tok.pad_token = None
+    tok.save_pretrained(out)
+    return out
+
+
+TEXTS = [("How are you?", "Fine."), ("Tell me a story about a dog and a cat.", "Once upon a time there was a dog, "
+                                                                          "and the cat next door watched it."),
+         ("Hi", ""), ("What is 2 + 2?", "It is four, of course, as anyone can tell you.")]
+
+
+@pytest.mark.parametrize("pad", [True, False])
+def test_safety_cost_scorer_reads_a_cost_model_one_text_at_a_time_or_padded(tmp_path, tiny_model_dir, pad):
+    """safety_cost: p(safe) = sigmoid(threshold - cost) of the safe-rlhf conversation text, so
+    safe (> 0.5) exactly when cost < threshold; padded batches give each text's own cost, also
+    for a model that ships no pad token."""
+    from transformers import AutoModelForSequenceClassification
+
+    path = _classifier_dir(tmp_path, tiny_model_dir, 1, pad=pad)
+    model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+    tok = AutoTokenizer.from_pretrained(path)
+    costs = []
+    with torch.no_grad():  # one text at a time: no padding at all
+        for prompt, response in TEXTS:
+            ids = tok(f"BEGINNING OF CONVERSATION: USER: {prompt} ASSISTANT:{response}", return_tensors="pt")
+            costs.append(model(**ids).logits[0, 0].item())
+    assert max(costs) - min(costs) > 0.1
+    threshold = sorted(costs)[1] + 1e-4  # two texts below it (safe), two above
+    scorer = get_scorer("safety_cost", model=str(path), threshold=threshold, batch_size=4)
+    probs = scorer.prob_positive([p for p, _ in TEXTS], [r for _, r in TEXTS])
+    assert probs == pytest.approx([1 / (1 + math.exp(c - threshold)) for c in costs], abs=1e-5)
+    assert [p > 0.5 for p in probs] == [c < threshold for c in costs] and share_positive(probs) == 0.5
+
+
+def test_sentiment_scorer_reads_the_positive_label_of_a_classification_pipeline(tmp_path, tiny_model_dir):
+    """sentiment: p(POSITIVE) = softmax of the classifier's logits on the response alone (an
+    empty response is read as one space), the same in padded batches as one at a time."""
+    from transformers import AutoModelForSequenceClassification
+
+    path = _classifier_dir(tmp_path, tiny_model_dir, 2)
+    model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+    tok = AutoTokenizer.from_pretrained(path)
+    expected = []
+    with torch.no_grad():
+        for _, response in TEXTS:
+            logits = model(**tok(response or " ", return_tensors="pt")).logits[0]
+            expected.append(torch.softmax(logits, -1)[1].item())
+    assert max(expected) - min(expected) > 0.01
+    scorer = get_scorer("sentiment", model=str(path), batch_size=4)
+    assert scorer.prob_positive([p for p, _ in TEXTS], [r for _, r in TEXTS]) == pytest.approx(expected, abs=1e-5)
+    negative = get_scorer("sentiment", model=str(path), positive_label="negative")
+    assert negative.prob_positive(["x"], ["Fine."]) == pytest.approx([1 - expected[0]], abs=1e-5)
+    with pytest.raises(TunesafeError, match="lack positive_label 'pos'"):
+        get_scorer("sentiment", model=str(path), positive_label="POS").prob_positive(["x"], ["y"])
+
+
+def test_model_kl_pads_with_the_end_of_sequence_token_when_the_tokenizer_has_no_pad(tmp_path, tiny_model_dir):
+    """model_kl on checkpoints whose tokenizer has no pad token (Llama-2's): padded batches use
+    </s>, and the result equals the one-text-at-a-time KL."""
+    from tunesafe.rebound.kl import model_kl
+
+    base, tuned = tmp_path / "base", tmp_path / "tuned"
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tok.pad_token = None
+    for path, model in ((base, AutoModelForCausalLM.from_pretrained(tiny_model_dir)), (tuned, _perturbed(tiny_model_dir))):
+        model.save_pretrained(path)
+        tok.save_pretrained(path)
+    assert AutoTokenizer.from_pretrained(base).pad_token_id is None
+    records = data.toy_prompts("reviews", 5, 0)
+    examples = encode_texts(tok, records)
+    assert len({len(e["input_ids"]) for e in examples}) > 1, "texts of different lengths: batches are padded"
+    p_model = AutoModelForCausalLM.from_pretrained(tuned).eval()
+    q_model = AutoModelForCausalLM.from_pretrained(base).eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for ex in examples:
+            ids = torch.tensor([ex["input_ids"]])
+            lp, lq = p_model(ids).logits[0].log_softmax(-1), q_model(ids).logits[0].log_softmax(-1)
+            for t in range(1, len(ex["labels"])):
+                if ex["labels"][t] != -100:
+                    total += (lp[t - 1].exp() * (lp[t - 1] - lq[t - 1])).sum().item()
+                    count += 1
+    assert model_kl(str(tuned), str(base), records, batch_size=5) == pytest.approx(total / count, rel=1e-4)
+
+
 def test_schema_rejects_a_typo_in_the_rebound_section():
     from tunesafe.config import validate_config
 
@@ -257,9 +360,29 @@ def test_arm_writes_both_tables_and_the_figure(arm):
     rebound = pd.read_csv(arm / "results" / "tables" / "rebound.csv")
     assert len(rebound) == 4 and set(rebound["n_neg"]) == {0, 8}
     assert rebound["KL to base"].notna().all()
+    # every cell recomputed from its metrics file (one seed: mean = min = max, std 0)
+    for _, row in rebound.iterrows():
+        cell = read_json(arm / "results" / "rebound" / "cells" / row["Model"] / row["Task"] /
+                         f"pos{row['n_pos']}_neg{row['n_neg']}_seed1.json")
+        for col in ("Score mean (%)", "Score min (%)", "Score max (%)"):
+            assert row[col] == pytest.approx(round(100 * cell["score"], 1))
+        assert row["Score std (%)"] == 0 and row["Seeds"] == 1
+        assert row["KL to base"] == pytest.approx(round(cell["kl_to_base"], 4))
+        if row["n_neg"] == 0:
+            assert row["KL after positive SFT"] == pytest.approx(round(cell["kl_to_base"], 4))
     resistance = pd.read_csv(arm / "results" / "tables" / "resistance.csv")
     assert list(resistance["Pair"]) == ["1-2", "2-3", "1-3"]
-    assert set(resistance["Lower"]) <= {"forward", "inverse"}
+    tail = yaml.safe_load((arm / "small.yaml").read_text())["rebound"]["resistance"]["tail"]
+    for _, row in resistance.iterrows():
+        i, j = row["Pair"].split("-")
+        loss = {}
+        for direction in ("forward", "inverse"):
+            losses = read_json(arm / "results" / "rebound" / "resistance" / row["Model"] / row["Dataset"] /
+                               f"{direction}_{i}_{j}.json")["losses"]
+            k = max(1, math.ceil(tail * len(losses)))  # the last tail share of the steps, at least one
+            loss[direction] = sum(losses[-k:]) / k
+            assert row[f"{direction.capitalize()} loss"] == pytest.approx(round(loss[direction], 4), abs=1e-9)
+        assert row["Lower"] == min(loss, key=loss.get)
     assert (arm / "results" / "figures" / "rebound_reviews.png").stat().st_size > 5_000
     assert 0 <= read_json(arm / "results" / "rebound" / "classifier" / "reviews" / "metrics.json")["heldout_accuracy"] <= 1
     # negative runs are temporary; positive models are kept (they start every n_neg run)

@@ -230,3 +230,86 @@ def test_a_lora_finetune_is_merged_before_safe_delta(tmp_path, model_copy):
     k_out = load_file(tmp_path / "sd" / "model.safetensors")["model.layers.0.self_attn.k_proj.weight"]
     k_orig = load_file(model_copy / "model.safetensors")["model.layers.0.self_attn.k_proj.weight"]
     assert torch.allclose(k_out, k_orig, atol=1e-6), "k_proj had no adapter: its delta is zero"
+
+
+# --- the safety set, the rest of the model, a mismatched cache --------------------------------
+
+def test_the_safety_set_from_generations_rotates_the_system_prompts_and_needs_an_answer():
+    """The official safety set (other_self_gen.json): the aligned model's own answers to
+    harmful-looking requests; the system prompts are handed to the samples in turn and the
+    generation's own system turn is dropped."""
+    from tunesafe.errors import TunesafeError
+    from tunesafe.safedelta.hessian import safety_set_from_generations
+
+    gens = [{"id": f"g{i}", "messages": [{"role": "system", "content": "old"}, {"role": "user", "content": f"q{i}"}],
+             "response": f"a{i}", "meta": {"k": i}} for i in range(5)]
+    records = safety_set_from_generations(gens, ["A", "B"])
+    assert [r["messages"][0] for r in records] == [{"role": "system", "content": s} for s in "ABABA"]
+    assert [[m["content"] for m in r["messages"][1:]] for r in records] == [[f"q{i}", f"a{i}"] for i in range(5)]
+    assert [r["messages"][2]["role"] for r in records] == ["assistant"] * 5
+    assert records[3]["meta"] == {"k": 3, "safety_set": True} and records[3]["id"] == "g3"
+    plain = safety_set_from_generations(gens[:1], [])
+    assert plain[0]["messages"] == [{"role": "user", "content": "q0"}, {"role": "assistant", "content": "a0"}]
+    chat = [{"id": "c", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}]
+    assert safety_set_from_generations(chat, ["S"])[0]["messages"][-1] == {"role": "assistant", "content": "a"}
+    with pytest.raises(TunesafeError, match=r"safety sample 2 \(x\) has neither a response nor a final assistant"):
+        safety_set_from_generations([gens[0], {"id": "x", "messages": [{"role": "user", "content": "q"}]}], ["S"])
+    with pytest.raises(TunesafeError, match="no generations"):
+        safety_set_from_generations([], ["S"])
+
+
+@pytest.fixture
+def perturbed_finetune(tmp_path, model_copy):
+    """A 'fine-tune' with every tensor moved (embeddings and norms too) and 2 safety Hessians."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    from tunesafe.safedelta.hessian import compute_hessians
+
+    ft = tmp_path / "ft"
+    shutil.copytree(model_copy, ft)
+    g = torch.Generator().manual_seed(3)
+    state = load_file(model_copy / "model.safetensors")
+    save_file({k: v + 0.01 * torch.randn(v.shape, generator=g) for k, v in state.items()},
+              ft / "model.safetensors", metadata={"format": "pt"})
+    safety = tmp_path / "safety.jsonl"
+    write_jsonl(safety, toy.alignment(4, 0))
+    compute_hessians(str(model_copy), str(safety), 2, str(tmp_path / "H"), max_length=48)
+    return model_copy, ft, tmp_path / "H"
+
+
+def test_apply_takes_the_rest_of_the_model_from_the_finetune_when_asked(tmp_path, perturbed_finetune):
+    """keep_aligned_rest=False: embeddings, norms and the head come from the fine-tune; the
+    decoder linears are Safe Delta's either way."""
+    from tunesafe.safedelta.apply import apply
+
+    aligned, ft, hdir = perturbed_finetune
+    apply(str(aligned), str(ft), str(hdir), 5.0, str(tmp_path / "kept"))
+    summary = apply(str(aligned), str(ft), str(hdir), 5.0, str(tmp_path / "rest"), keep_aligned_rest=False)
+    assert summary["keep_aligned_rest"] is False
+    W, W_ft = load_file(aligned / "model.safetensors"), load_file(ft / "model.safetensors")
+    kept, rest = load_file(tmp_path / "kept" / "model.safetensors"), load_file(tmp_path / "rest" / "model.safetensors")
+    linears = [k for k in W if ".layers." in k and k.endswith("_proj.weight")]
+    others = [k for k in W if k not in linears]
+    assert len(linears) == 14 and "model.embed_tokens.weight" in others and "model.norm.weight" in others
+    for k in others:
+        assert torch.equal(kept[k], W[k]) and torch.equal(rest[k], W_ft[k]), k
+    for k in linears:
+        assert torch.equal(kept[k], rest[k]), k
+        assert not torch.equal(rest[k], W_ft[k]) and not torch.equal(rest[k], W[k]), k
+
+
+def test_hessians_of_another_model_are_an_error_naming_both(tmp_path, perturbed_finetune):
+    from tunesafe.errors import TunesafeError
+    from tunesafe.safedelta.apply import apply
+
+    aligned, ft, hdir = perturbed_finetune
+    meta = json.loads((hdir / "meta.json").read_text())
+    (hdir / "meta.json").write_text(json.dumps({**meta, "num_layers": 32}))
+    with pytest.raises(TunesafeError, match=r"H: Hessians of a llama with 32 layers do not fit .*model \(llama, 2 layers\)"):
+        apply(str(aligned), str(ft), str(hdir), 5.0, str(tmp_path / "out"))
+    (hdir / "meta.json").write_text(json.dumps({**meta, "model_type": "mistral"}))
+    with pytest.raises(TunesafeError, match="Hessians of a mistral with 2 layers"):
+        apply(str(aligned), str(ft), str(hdir), 5.0, str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()

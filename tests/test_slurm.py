@@ -73,9 +73,24 @@ def result_files(root: Path) -> dict[str, bytes]:
     }
 
 
+def test_an_environment_that_cannot_be_set_up_skips_but_fails_under_ci(unavailable, monkeypatch):
+    """The rule the Slurm and report tests follow when their install fails."""
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="apt-get failed.*CI=true"):
+        unavailable("apt-get failed")
+    for value in ("", "false"):
+        monkeypatch.setenv("CI", value)
+        with pytest.raises(pytest.skip.Exception, match="apt-get failed"):
+            unavailable("apt-get failed")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        unavailable("apt-get failed")
+
+
 @pytest.fixture(scope="module")
-def slurm_cluster():
-    """A running single-node Slurm; stops the daemons it started afterwards."""
+def slurm_cluster(unavailable):
+    """A running single-node Slurm; stops the daemons it started afterwards. Without root or
+    apt-get it skips; a failed install or a foreign slurm.conf skips too, but fails under CI=true."""
     if os.geteuid() != 0:
         pytest.skip("the real-Slurm test needs root (munged, slurmctld, slurmd)")
     if shutil.which("slurmctld") is None and shutil.which("apt-get") is None:
@@ -83,8 +98,10 @@ def slurm_cluster():
     start = subprocess.run(["bash", str(REPO / "tests" / "slurm" / "start_slurm.sh")],
                            capture_output=True, text=True)
     try:
-        if start.returncode in (2, 3):  # no root / no packages / a foreign slurm.conf
+        if start.returncode == 2:  # no root (checked above; the script checks again)
             pytest.skip(start.stderr.strip())
+        if start.returncode == 3:  # apt-get install failed / a foreign slurm.conf
+            unavailable(start.stderr.strip())
         assert start.returncode == 0, start.stderr[-3000:]
         yield
     finally:

@@ -77,7 +77,20 @@ def test_full_finetune_lowers_the_loss_and_writes_safetensors(tmp_path, model_co
     assert train(str(model_copy), [data], str(tmp_path / "one"), first)["final_loss"] > result["final_loss"]
 
 
-def test_lora_finetune_writes_an_adapter_only(tmp_path, model_copy):
+def test_lora_finetune_writes_an_adapter_only(tmp_path, model_copy, monkeypatch):
+    """LoRA trains B (peft starts it at 0) and A only: the base weights stay as loaded. The
+    trained model is observed where accelerate hands it back to the loop (the real prepare)."""
+    from accelerate import Accelerator
+
+    prepared = []
+    prepare = Accelerator.prepare
+
+    def observe(self, *args, **kwargs):
+        out = prepare(self, *args, **kwargs)
+        prepared.append(out[0])
+        return out
+
+    monkeypatch.setattr(Accelerator, "prepare", observe)
     settings = TrainSettings(method="lora", epochs=1, lr=1e-3, global_batch=4, micro_batch=4, max_length=128,
                              lora={"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]})
     out = tmp_path / "lora"
@@ -85,6 +98,19 @@ def test_lora_finetune_writes_an_adapter_only(tmp_path, model_copy):
     assert (out / "adapter_model.safetensors").exists() and not (out / "model.safetensors").exists()
     config = json.loads((out / "adapter_config.json").read_text())
     assert config["r"] == 4 and sorted(config["target_modules"]) == ["q_proj", "v_proj"]
+    adapter = load_file(out / "adapter_model.safetensors")
+    B = {k: v for k, v in adapter.items() if "lora_B" in k}
+    assert len(B) == 4 and all(v.abs().max() > 0 for v in B.values()), "peft starts B at 0: training must move it"
+    (model,) = prepared
+    trained = {n.replace(".default", ""): p.detach() for n, p in model.named_parameters()}
+    for k, v in B.items():
+        assert torch.equal(trained[k], v), f"{k}: the saved B is not the trained one"
+    base = load_file(model_copy / "model.safetensors")
+    frozen = {n.removeprefix("base_model.model.").replace(".base_layer", ""): p for n, p in trained.items()
+              if "lora_" not in n}
+    assert set(frozen) <= set(base) and len(frozen) >= len(base) - 1  # lm_head may be tied to the embeddings
+    for name, W in frozen.items():
+        assert torch.equal(W, base[name]), f"{name}: a base weight moved under LoRA"
 
 
 def test_bad_settings_name_the_field():
@@ -99,33 +125,42 @@ def _sft_cmd(model, data, out, ckpt, settings):
             "--checkpoint-dir", str(ckpt), "--settings", json.dumps(settings)]
 
 
+def _checkpoint_step(ckpt: Path) -> int:
+    return max((int(p.parent.name.split("_")[1]) for p in ckpt.glob("step_*/complete.json")), default=0)
+
+
 def test_killed_job_resumes_from_its_last_checkpoint(tmp_path, model_copy):
-    """SIGKILL a running fine-tune after its first checkpoint; the rerun resumes there and
-    ends with the same weights as an uninterrupted run."""
+    """SIGKILL a running fine-tune once it has checkpointed past an epoch boundary (10 steps
+    per epoch, so the StepLR schedule has already decayed the learning rate); the rerun
+    resumes there and ends with the same per-step losses and weights as an uninterrupted run."""
     data = _data(tmp_path, 40)
     settings = {"epochs": 6, "lr": 1e-3, "global_batch": 4, "micro_batch": 4, "max_length": 128,
                 "save_every": 5, "method": "full"}
     ckpt, out = tmp_path / "ckpt", tmp_path / "resumed"
     proc = subprocess.Popen(_sft_cmd(model_copy, data, out, ckpt, settings), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
-    deadline = time.time() + 120
-    while not list(ckpt.glob("step_*/complete.json")) and proc.poll() is None and time.time() < deadline:
+    deadline = time.time() + 300
+    while _checkpoint_step(ckpt) < 15 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not out.exists(), "the job was killed before it finished (use a longer run)"
-    done = list(ckpt.glob("step_*/complete.json"))
-    assert done, "no checkpoint was written before the kill"
+    killed_at = _checkpoint_step(ckpt)
+    assert 15 <= killed_at < 60, f"no checkpoint past the first epoch before the kill (last: step {killed_at})"
 
     rerun = subprocess.run(_sft_cmd(model_copy, data, out, ckpt, settings), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert "resumed from" in rerun.stdout + rerun.stderr
-    assert json.loads(rerun.stdout.strip().splitlines()[-1])["resumed_from"]
+    assert f"step {killed_at} of 60" in rerun.stdout + rerun.stderr
+    assert json.loads(rerun.stdout.strip().splitlines()[-1])["resumed_from"].endswith(f"step_{killed_at}")
     assert not ckpt.exists(), "checkpoints are removed once the final model is written"
 
     straight = tmp_path / "straight"
     subprocess.run(_sft_cmd(model_copy, data, straight, tmp_path / "ckpt2", settings), check=True,
                    capture_output=True)
+    resumed_losses = json.loads((out / "train_summary.json").read_text())["losses"]
+    straight_losses = json.loads((straight / "train_summary.json").read_text())["losses"]
+    assert len(resumed_losses) == len(straight_losses) == 60
+    assert resumed_losses == pytest.approx(straight_losses, rel=1e-5, abs=1e-6)
     a, b = load_file(out / "model.safetensors"), load_file(straight / "model.safetensors")
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)

@@ -103,6 +103,8 @@ class SafetyCostScorer:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
         self.model = AutoModelForSequenceClassification.from_pretrained(model, num_labels=1, dtype=dtype).to(self.device)
+        if self.model.config.pad_token_id is None:  # else batches > 1 fail: the cost is read at the last non-pad token
+            self.model.config.pad_token_id = self.tokenizer.pad_token_id
         self.model.eval()
         self.threshold, self.batch_size = threshold, batch_size
 
