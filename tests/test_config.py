@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tunesafe.config import validate_config
+from tunesafe.config import safedelta_scale, validate_config
 from tunesafe.errors import TunesafeError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +30,9 @@ def test_paper_config_has_the_paper_recipe():
     assert PAPER["models"]["aligned"] == "meta-llama/Llama-2-7b-chat-hf"
     d = PAPER["finetune"]["defaults"]
     assert (d["method"], d["weight_decay"], d["lr_gamma"], d["max_length"], d["seed"]) == ("full", 0.0, 0.85, 512, 42)
-    assert tasks["purebad"]["train"] == {"epochs": 5, "lr": 5e-5, "global_batch": 10, "micro_batch": 5}
+    # purebad_safedelta.sh: torchrun --nproc_per_node 2 x --batch_size_training 10, accumulation 1
+    assert tasks["purebad"]["train"] == {"epochs": 5, "lr": 5e-5, "global_batch": 20, "micro_batch": 10}
+    assert d["precision"] == "pure_bf16"
     assert (tasks["aoa"]["train"]["epochs"], tasks["aoa"]["train"]["lr"], tasks["aoa"]["train"]["global_batch"]) == (10, 5e-5, 10)
     ds = tasks["dirty_summary"]
     assert ds["data"] == ["samsum_train", "purebad"] and PAPER["datasets"]["samsum_train"]["limit"] == 1000
@@ -79,3 +81,21 @@ def test_snakemake_stops_with_one_line_naming_the_key(tmp_path):
     assert run.returncode != 0
     lines = [line for line in (run.stdout + run.stderr).splitlines() if "config error" in line]
     assert lines == ["config error: generation.engin: unknown key; did you mean 'engine'? (expected one of: batch_size, engine, tensor_parallel_size)"]
+
+
+def test_safedelta_scale_per_task_with_default_and_source():
+    per_task = {"purebad": 0.11, "dirty_summary": 0.1, "default": 0.2}
+    assert safedelta_scale(0.3, "aoa") == 0.3
+    assert safedelta_scale(per_task, "purebad") == 0.11
+    assert safedelta_scale(per_task, "dirty_summary") == 0.1
+    assert safedelta_scale(per_task, "aoa") == 0.2
+    assert safedelta_scale(per_task, "purebad_n50", source="purebad") == 0.11
+    with pytest.raises(TunesafeError, match="no value for task 'aoa'"):
+        safedelta_scale({"purebad": 0.11}, "aoa")
+
+
+def test_safedelta_scale_map_names_tasks_and_covers_them():
+    msg = _error(lambda c: c["safedelta"].update(scale={"purebadd": 0.1, "default": 0.1}))
+    assert "safedelta.scale: 'purebadd' is not in finetune.tasks" in msg
+    msg = _error(lambda c: c["safedelta"].update(scale={"purebad": 0.1}))
+    assert msg == "config error: safedelta.scale: no value for task 'aoa' and no 'default'"

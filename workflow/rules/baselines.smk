@@ -9,7 +9,7 @@ register_variant("bea", bea_variant)
 register_variant("lora", lora_variant("results/models/lora/{task}"))
 register_variant(
     "lora_safedelta",
-    lambda task: safedelta_variant("lora_safedelta", task, SD["scale"]),
+    lambda task: safedelta_variant("lora_safedelta", task, sd_scale(task)),
 )
 for _t in [BASE["safelora"]["threshold"], *BASE["pareto"].get("safelora", [])]:
     _v = lora_variant(f"results/models/safelora/{{task}}/t{_t}")

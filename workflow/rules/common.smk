@@ -5,7 +5,7 @@ import os
 import shlex
 import sys
 
-from tunesafe.config import validate_config
+from tunesafe.config import safedelta_scale, validate_config
 from tunesafe.errors import TunesafeError
 
 try:
@@ -181,6 +181,14 @@ def local_dataset_input(wildcards):
 SD = config["safedelta"]
 
 
+def sd_scale(task):
+    """safedelta.scale of a task (one number, or per task); the size sweep's <task>_n<size>
+    fine-tunes take their task's."""
+    sweep = (config.get("baselines") or {}).get("size_sweep", {})
+    source = sweep.get("task") if task.startswith(f"{sweep.get('task')}_n") else None
+    return safedelta_scale(SD["scale"], task, source)
+
+
 # Rows of results/tables/finetune_safety: later stages append their variant names.
 TABLE_VARIANTS = ["original", "finetuned"]
 
@@ -320,9 +328,11 @@ def pareto_variant(method, knob):
     default = {
         "safelora": BASE["safelora"]["threshold"],
         "resta": BASE["resta"]["coefficient"],
-        "safedelta": config["safedelta"]["scale"],
+        "safedelta": [sd_scale(PARETO["x_task"]), sd_scale(PARETO["y_task"])],
     }[method]
-    return method if float(knob) == float(default) else f"{method}-s{knob}"
+    defaults = default if isinstance(default, list) else [default]
+    same = all(float(knob) == float(d) for d in defaults)
+    return method if same else f"{method}-s{knob}"
 
 
 def utility_benchmark(task):
@@ -349,7 +359,7 @@ def task_args(tasks):
 
 def time_cost_spec():
     tasks = BASE["lora_tasks"]
-    sd = f"results/benchmarks/safedelta/{{task}}/s{SD['scale']}.tsv"
+    sd = {t: f"results/benchmarks/safedelta/{t}/s{sd_scale(t)}.tsv" for t in tasks}
     return {
         "tasks": tasks,
         "finetune": "results/benchmarks/finetuned/{task}.tsv",
@@ -383,6 +393,10 @@ def time_cost_inputs(wildcards):
     spec = time_cost_spec()
     files = [spec["finetune"].format(task=t) for t in spec["tasks"]]
     for m in spec["methods"]:
-        files += [m.get("train", m.get("post")).format(task=t) for t in spec["tasks"]]
+        pattern = m.get("train", m.get("post"))
+        files += [
+            pattern[t] if isinstance(pattern, dict) else pattern.format(task=t)
+            for t in spec["tasks"]
+        ]
         files += m.get("once", [])
     return files

@@ -10,11 +10,11 @@ wildcard_constraints:
 
 
 register_variant(
-    "safedelta", lambda task: safedelta_variant("safedelta", task, SD["scale"])
+    "safedelta", lambda task: safedelta_variant("safedelta", task, sd_scale(task))
 )
 register_variant(
     "safedelta_noscv",
-    lambda task: safedelta_variant("safedelta_noscv", task, SD["scale"]),
+    lambda task: safedelta_variant("safedelta_noscv", task, sd_scale(task)),
 )
 for _s in SD.get("sweep_scales", []):
     register_variant(
