@@ -236,6 +236,16 @@ def system_prompt(wildcards):
 JUDGE = config.get("judge", {})
 
 
+def metric_options(benchmark):
+    """Options of a generations metric: the keyword list of ASR, ROUGE's implementation."""
+    bench = BENCHMARKS[benchmark]
+    if bench["metric"] == "asr":
+        return f"--keywords {config['evaluation']['keywords']}"
+    if bench["metric"] == "rouge1" and bench.get("rouge"):
+        return f"--implementation {bench['rouge']}"
+    return ""
+
+
 def generations_of(wildcards):
     source = BENCHMARKS[wildcards.benchmark].get("generations", wildcards.benchmark)
     return f"results/generations/{wildcards.task}/{wildcards.method}/{source}.jsonl"

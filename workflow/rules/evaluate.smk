@@ -18,11 +18,7 @@ rule evaluate:
         ENV
     params:
         metric=lambda w: BENCHMARKS[w.benchmark]["metric"],
-        options=lambda w: (
-            f"--keywords {config['evaluation']['keywords']}"
-            if BENCHMARKS[w.benchmark]["metric"] == "asr"
-            else ""
-        ),
+        options=lambda w: metric_options(w.benchmark),
     shell:
         "tunesafe evaluate {params.metric} --generations {input} --out {output} {params.options} > {log} 2>&1"
 
