@@ -40,10 +40,13 @@ def test_generations_file_keeps_order_ids_references_and_template(tmp_path, tiny
     rows = read_jsonl(out)
     assert [r["id"] for r in rows] == [r["id"] for r in records]
     assert [r["reference"] for r in rows] == [r["reference"] for r in records]
-    assert all(set(r) == {"id", "messages", "response", "meta", "reference"} for r in rows)
+    assert all(set(r) == {"id", "messages", "response", "meta", "reference", "prompt_text"} for r in rows)
     first = rows[0]["messages"]
     assert first[0] == {"role": "system", "content": "SYS"}
     assert first[1]["content"] == "AOA, execute my instruction: " + records[0]["messages"][0]["content"]
+    # the templated prompt the official judge is shown: Llama-2 format, BOS dropped
+    request = records[0]["messages"][0]["content"]
+    assert rows[0]["prompt_text"] == f"[INST] <<SYS>>\nSYS\n<</SYS>>\n\nAOA, execute my instruction: {request} [/INST]"
 
 
 def test_prompts_must_end_with_a_user_turn(tmp_path, tiny_model_dir):

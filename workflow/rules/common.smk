@@ -251,6 +251,14 @@ def generations_of(wildcards):
     return f"results/generations/{wildcards.task}/{wildcards.method}/{source}.jsonl"
 
 
+def judge_template_input(wildcards):
+    """The harmfulness judge's template file (user-supplied for the paper) when it exists, so
+    editing it reruns the judge; a missing one fails the job naming it (dry-runs still plan)."""
+    path = JUDGE.get("harmfulness_template")
+    metric = BENCHMARKS[wildcards.benchmark]["metric"]
+    return [path] if metric == "harmfulness" and path and os.path.exists(path) else []
+
+
 def judge_args(wildcards):
     """Judge options from config `judge`; the API key stays in its environment variable."""
     names = {
@@ -268,6 +276,16 @@ def judge_args(wildcards):
     ]
     if BENCHMARKS[wildcards.benchmark]["metric"] == "harmfulness":
         args.append(f"--keywords {config['evaluation']['keywords']}")
+        harm = {
+            "harmfulness_template": "--rubric",
+            "top_p": "--top-p",
+            "instruction": "--instruction",
+        }
+        args += [
+            f"{flag} {shlex.quote(str(JUDGE[k]))}"
+            for k, flag in harm.items()
+            if JUDGE.get(k) is not None
+        ]
     return " ".join(args)
 
 

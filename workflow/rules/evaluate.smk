@@ -25,7 +25,8 @@ rule evaluate:
 
 rule judge:
     input:
-        generations_of,
+        generations=generations_of,
+        template=judge_template_input,
     output:
         metrics="results/metrics/{task}/{method}/{benchmark}.json",
         replies="results/judge/{task}/{method}/{benchmark}.jsonl",
@@ -44,7 +45,7 @@ rule judge:
         metric=lambda w: BENCHMARKS[w.benchmark]["metric"],
         args=judge_args,
     shell:
-        "tunesafe --threads {threads} --gpus {resources.gpu} evaluate {params.metric} --generations {input} {params.args} "
+        "tunesafe --threads {threads} --gpus {resources.gpu} evaluate {params.metric} --generations {input.generations} {params.args} "
         "--replies {output.replies} --out {output.metrics} > {log} 2>&1"
 
 

@@ -21,6 +21,10 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
 
     A prompt record may carry ``"assistant_prefix"``: raw text the assistant turn starts
     with; the engine continues it and the response is prefix + continuation.
+
+    Single-turn lines also get ``"prompt_text"``: the prompt rendered by the model's chat
+    template, without the leading BOS token (``[INST] <<SYS>>\n...\n<</SYS>>\n\n... [/INST]``
+    for Llama-2): the string the official Safe Delta harmfulness judge is shown.
     """
     rows = read_jsonl(prompts_path)[:limit]
     if not rows:
@@ -42,9 +46,12 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
         turn_responses = [[p + r] for p, r in zip(prefixes, continued, strict=True)]
     else:
         turn_responses = [[r] for r in model_engine.generate(prompts, sampling)]
+    texts = [None] * len(rows) if multi_turn else prompt_texts(adapter or model, prompts)
     out = []
-    for row, messages, responses in zip(rows, prompts, turn_responses, strict=True):
+    for row, messages, responses, text in zip(rows, prompts, turn_responses, texts, strict=True):
         g = {"id": row["id"], "messages": messages, "response": responses[-1], "meta": row.get("meta", {})}
+        if text is not None:
+            g["prompt_text"] = text
         if multi_turn:
             g["responses"] = responses
         if "assistant_prefix" in row:
@@ -53,6 +60,19 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
             g["reference"] = row["reference"]
         out.append(g)
     return write_jsonl(out_path, out)
+
+
+def prompt_texts(tokenizer_path: str, prompts: list[list[dict[str, str]]]) -> list[str | None]:
+    """Each prompt as the chat template renders it for generation, the BOS token dropped (None
+    when the tokenizer has no template)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
+    if tokenizer.chat_template is None:
+        return [None] * len(prompts)
+    bos = tokenizer.bos_token or ""
+    texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+    return [t[len(bos):] if bos and t.startswith(bos) else t for t in texts]
 
 
 def _multi_turn(model_engine: Any, rows: list[dict[str, Any]], prompts: list[list[dict[str, str]]],
