@@ -253,7 +253,8 @@ def generations_of(wildcards):
 
 def judge_template_input(wildcards):
     """The harmfulness judge's template file (user-supplied for the paper) when it exists, so
-    editing it reruns the judge; a missing one fails the job naming it (dry-runs still plan)."""
+    editing it reruns the judge; a missing one fails the job naming it (dry-runs still plan).
+    """
     path = JUDGE.get("harmfulness_template")
     metric = BENCHMARKS[wildcards.benchmark]["metric"]
     return [path] if metric == "harmfulness" and path and os.path.exists(path) else []
