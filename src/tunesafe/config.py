@@ -75,6 +75,10 @@ def _must_be_in(value: str, key: str, names: Any, what: str) -> None:
 def _check_references(config: dict[str, Any]) -> None:
     """Cross-key checks JSON Schema cannot express: names that must exist elsewhere."""
     datasets = config["datasets"]
+    for name, spec in datasets.items():
+        if spec.get("prompts") and (spec.get("system_prompt") or spec.get("user_template", "%s") != "%s"):
+            raise TunesafeError(f"config error: datasets.{name}: an evaluation set (prompts: true) takes its prompt "
+                                "style from benchmarks.<name>.system_prompt / user_template, not from the dataset")
     for name, bench in config["benchmarks"].items():
         if "dataset" not in bench:
             if bench["metric"] != "mmlu" and "generations" not in bench:

@@ -102,8 +102,8 @@ def train_settings(task, ft="finetuned"):
 
 
 # Model variants that generate for a task. Each entry maps a task to the model (and LoRA
-# adapter) to load plus the files Snakemake must build first, and optionally the system
-# prompt to use instead of the task's (BEA's trigger). Later stages (Safe Delta,
+# adapter) to load plus the files Snakemake must build first, and optionally a trigger put
+# before the system prompt (BEA). Later stages (Safe Delta,
 # baselines) add a variant with register_variant() in their own rule file.
 VARIANTS = {}
 
@@ -206,9 +206,19 @@ def safety_set_input(wildcards):
     return f"results/data/{sd['safety_set']}.jsonl"
 
 
-def safety_set_system_prompts():
-    """System prompts the safety samples get in turn (official: the tasks' templates)."""
-    return [p for t in TASKS if (p := task_cfg(t).get("system_prompt"))]
+def safety_templates():
+    """Prompt templates the shuffled safety samples get in turn: safedelta.safety_templates
+    (official: pure_bad, aoa, math, pure_bad), else the tasks' own, in config order."""
+    if "safety_templates" in SD:
+        return SD["safety_templates"]
+    return [
+        {
+            "system_prompt": task_cfg(t).get("system_prompt"),
+            "user_template": task_cfg(t).get("user_template", "%s"),
+        }
+        for t in TASKS
+        if task_cfg(t).get("system_prompt")
+    ]
 
 
 # --- Fine-tuning ---------------------------------------------------------------------------
@@ -224,10 +234,20 @@ def finetune_data(wildcards):
 
 
 def system_prompt(wildcards):
-    v = variant(wildcards)
-    if "system_prompt" in v:
-        return v["system_prompt"] or ""
-    return task_cfg(wildcards.task).get("system_prompt") or ""
+    """The benchmark's system prompt (benchmarks.<name>.system_prompt, e.g. SAMSum's
+    summarization prompt), else the task's; BEA's variant puts its trigger before it."""
+    bench = BENCHMARKS[wildcards.benchmark]
+    prompt = bench.get("system_prompt", task_cfg(wildcards.task).get("system_prompt"))
+    trigger = variant(wildcards).get("trigger")
+    if trigger:
+        return f"{trigger} {prompt}" if prompt else trigger
+    return prompt or ""
+
+
+def user_template(wildcards):
+    """The benchmark's user template, else the task's (AOA's "AOA, execute my instruction: %s")."""
+    bench = BENCHMARKS[wildcards.benchmark]
+    return bench.get("user_template", task_cfg(wildcards.task).get("user_template", "%s"))
 
 
 # --- Evaluation ----------------------------------------------------------------------------
@@ -336,12 +356,8 @@ def lora_variant(path):
 
 
 def bea_variant(task):
-    """BEA's model, prompted with the trigger before the task's system prompt."""
-    prompt = task_cfg(task).get("system_prompt")
-    return {
-        **full_variant("bea")(task),
-        "system_prompt": f"{TRIGGER} {prompt}" if prompt else TRIGGER,
-    }
+    """BEA's model, prompted with the trigger before the system prompt."""
+    return {**full_variant("bea")(task), "trigger": TRIGGER}
 
 
 HARMFUL_TASKS = [t for t in ["purebad", "aoa"] if t in TASKS]
@@ -351,16 +367,35 @@ PARETO = BASE["pareto"]
 PARETO_SWEEPS = {m: PARETO.get(m, []) for m in ["safelora", "resta", "safedelta"]}
 
 
+# Safe LoRA's layer selection of the table variant (official default: the 10 layers of lowest
+# cosine, "number"; "threshold": the layers with cos <= threshold) as a directory name.
+SAFELORA = BASE["safelora"]
+SAFELORA_SELECTION = (
+    f"n{SAFELORA['num_layers']}"
+    if SAFELORA.get("select", "threshold") == "number"
+    else f"t{SAFELORA['threshold']}"
+)
+
+
+def safelora_selection_args(selection):
+    """`baselines safelora` options of a selection directory name (t<threshold>, n<layers>)."""
+    if selection.startswith("n"):
+        return f"--num-layers {selection[1:]}"
+    return f"--threshold {selection[1:]}"
+
+
 def pareto_variant(method, knob):
     """The variant of a Pareto sweep point: the method's own (table) variant at its default
     knob, so that point is generated and judged once, else <method>-s<knob>."""
     default = {
-        "safelora": BASE["safelora"]["threshold"],
+        "safelora": (
+            SAFELORA["threshold"] if SAFELORA_SELECTION.startswith("t") else None
+        ),
         "resta": BASE["resta"]["coefficient"],
         "safedelta": [sd_scale(PARETO["x_task"]), sd_scale(PARETO["y_task"])],
     }[method]
     defaults = default if isinstance(default, list) else [default]
-    same = all(float(knob) == float(d) for d in defaults)
+    same = all(d is not None and float(knob) == float(d) for d in defaults)
     return method if same else f"{method}-s{knob}"
 
 
@@ -397,7 +432,7 @@ def time_cost_spec():
             {"label": "BEA", "train": "results/benchmarks/bea/{task}.tsv"},
             {
                 "label": "Safe LoRA",
-                "post": f"results/benchmarks/safelora/{{task}}/t{BASE['safelora']['threshold']}.tsv",
+                "post": f"results/benchmarks/safelora/{{task}}/{SAFELORA_SELECTION}.tsv",
             },
             {
                 "label": "Resta",

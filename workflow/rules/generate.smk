@@ -26,7 +26,7 @@ rule generate:
             f"--adapter {variant(w)['adapter']}" if variant(w)["adapter"] else ""
         ),
         system_prompt=system_prompt,
-        user_template=lambda w: task_cfg(w.task).get("user_template", "%s"),
+        user_template=user_template,
         sampling=lambda w: sampling_args(w.benchmark),
         limit=lambda w: (
             f"--limit {BENCHMARKS[w.benchmark]['limit']}"
