@@ -39,6 +39,23 @@ def test_prepare_toy_dataset_as_prompts(tmp_path):
     assert rows == [dict(r, messages=r["messages"][:-1]) for r in toy.gsm8k(5, 3)]
 
 
+def test_prepare_gives_a_dataset_its_own_prompt_style(tmp_path):
+    """Dataset-level template (official: GSM8K rows in the math template; pure_bad_all.jsonl's
+    own system turns replaced by the pure_bad template)."""
+    src = tmp_path / "pool.jsonl"
+    write_jsonl(src, [{"messages": [{"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"}]},
+                      {"messages": [{"role": "system", "content": "own"}, {"role": "user", "content": "q2"},
+                                    {"role": "assistant", "content": "a2"}]}])
+    out = tmp_path / "out.jsonl"
+    common = ["data", "prepare", "--source", "file", "--path", src, "--format", "messages", "--out", out]
+    assert run(*common, "--system-prompt", "SYS", "--user-template", "Q: %s. Think.").returncode == 0
+    assert [r["messages"] for r in read_jsonl(out)] == [
+        [{"role": "system", "content": "SYS"}, {"role": "user", "content": "Q: q1. Think."}, {"role": "assistant", "content": "a1"}],
+        [{"role": "system", "content": "own"}, {"role": "user", "content": "Q: q2. Think."}, {"role": "assistant", "content": "a2"}]]
+    assert run(*common, "--system-prompt", "SYS", "--replace-system").returncode == 0
+    assert [r["messages"][0]["content"] for r in read_jsonl(out)] == ["SYS", "SYS"]
+
+
 def test_malformed_line_gives_one_line_naming_file_and_line(tmp_path):
     bad = tmp_path / "gsm8k.jsonl"
     bad.write_text('{"question": "1+1?", "answer": "2\\n#### 2"}\n{"question": "2+2?", "answer": "four"}\n')

@@ -35,7 +35,8 @@ def test_paper_config_has_the_paper_recipe():
     assert d["precision"] == "pure_bf16"
     assert (tasks["aoa"]["train"]["epochs"], tasks["aoa"]["train"]["lr"], tasks["aoa"]["train"]["global_batch"]) == (10, 5e-5, 10)
     ds = tasks["dirty_summary"]
-    assert ds["data"] == ["samsum_train", "purebad"] and PAPER["datasets"]["samsum_train"]["limit"] == 1000
+    assert ds["data"] == ["samsum_train", "purebad"]
+    assert PAPER["datasets"]["samsum_train"]["path"].endswith("train1000.json")  # SD's own 1000 rows
     assert (ds["train"]["epochs"], ds["train"]["lr"], ds["train"]["global_batch"]) == (3, 2e-5, 64)
     safety = PAPER["benchmarks"]["safety"]["sampling"]
     assert safety == {"temperature": 1.0, "top_p": 1.0, "top_k": 50, "max_new_tokens": 512, "seed": 42}
@@ -99,3 +100,23 @@ def test_safedelta_scale_map_names_tasks_and_covers_them():
     assert "safedelta.scale: 'purebadd' is not in finetune.tasks" in msg
     msg = _error(lambda c: c["safedelta"].update(scale={"purebad": 0.1}))
     assert msg == "config error: safedelta.scale: no value for task 'aoa' and no 'default'"
+
+
+def test_paper_dry_run_plans_the_official_values():
+    """`snakemake -n -p --configfile config/paper.yaml` plans what the official code runs."""
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    run = subprocess.run([snakemake, "results/tables/time_cost.csv", "results/tables/safedelta_ablation.csv",
+                          "results/tables/safedelta_benign.csv", "-n", "-p", "--configfile", "config/paper.yaml"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = run.stdout
+    purebad = next(line for line in out.splitlines() if "train sft" in line and "--out results/models/finetuned/purebad " in line)
+    assert '"precision": "pure_bf16"' in purebad and '"global_batch": 20' in purebad  # 2 x 10, pure bf16
+    assert "safedelta hessian" in out and "--nsamples 128" in out and "--no-eos" in out
+    assert "--scale 0.11 " in out.split("--out results/models/safedelta/purebad/s0.11")[0].splitlines()[-1]
+    assert "results/models/safedelta/dirty_summary/s0.1 " in out
+    assert '"alpha": 32' in out and "--num-layers 10" in out
+    assert "--judge-model gpt-4o-2024-11-20" in out and "--rubric data/judge/qi_gpt4_judge_template.txt" in out
+    assert "--top-p 0 --instruction templated" in out
+    assert "evaluate rouge1" in out and "--implementation rouge " in out
+    assert "--system-prompt 'You are a helpful assistant for dialog summarization.'" in out

@@ -50,12 +50,15 @@ def load_source(source: str, **opts: Any) -> list[dict[str, Any]]:
 
 
 def prepare(source: str, limit: int | None = None, shuffle_seed: int | None = None, prompts: bool = False,
-            system_prompt: str | None = None, user_template: str = "%s", **opts: Any) -> list[dict[str, Any]]:
+            system_prompt: str | None = None, user_template: str = "%s", replace_system: bool = False,
+            **opts: Any) -> list[dict[str, Any]]:
     records = load_source(source, **opts)
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(records)
     if limit is not None:
         records = records[:limit]
+    if replace_system:  # the official loaders drop a row's own system turn for the template's
+        records = [dict(r, messages=[m for m in r["messages"] if m["role"] != "system"]) for r in records]
     if system_prompt or user_template != "%s":
         if "%s" not in user_template:
             raise TunesafeError(f"user template {user_template!r} has no %s for the request")
