@@ -106,7 +106,8 @@ def test_paper_dry_run_plans_the_official_values():
     """`snakemake -n -p --configfile config/paper.yaml` plans what the official code runs."""
     snakemake = str(Path(sys.executable).with_name("snakemake"))
     run = subprocess.run([snakemake, "results/tables/time_cost.csv", "results/tables/safedelta_ablation.csv",
-                          "results/tables/safedelta_benign.csv", "-n", "-p", "--configfile", "config/paper.yaml"],
+                          "results/tables/safedelta_benign.csv", "results/tables/safedelta_harmful.csv",
+                          "-n", "-p", "--configfile", "config/paper.yaml"],
                          cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     out = run.stdout
@@ -120,3 +121,4 @@ def test_paper_dry_run_plans_the_official_values():
     assert "--top-p 0 --instruction templated" in out
     assert "evaluate rouge1" in out and "--implementation rouge " in out
     assert "--system-prompt 'You are a helpful assistant for dialog summarization.'" in out
+    assert "--judge-model gpt-4-0613" in out and "--judge-prompts data/mt_bench/judge_prompts.jsonl" in out

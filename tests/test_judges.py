@@ -223,3 +223,52 @@ def test_a_local_task_needs_choices_and_an_answer_index(tmp_path):
     with pytest.raises(TunesafeError, match=r"bad.jsonl:1: expected meta.choices"):
         write_local_task(records, tmp_path / "task")
     assert not (tmp_path / "task").exists()
+
+
+def _fastchat_files(tmp_path):
+    """Judge prompts and reference answers in FastChat's formats (our own wording)."""
+    prompts = tmp_path / "judge_prompts.jsonl"
+    write_jsonl(prompts, [
+        {"name": "single-v1", "type": "single", "system_prompt": "S1", "output_format": "[[rating]]",
+         "prompt_template": "Q={question} A={answer}"},
+        {"name": "single-math-v1", "type": "single", "system_prompt": "SM", "output_format": "[[rating]]",
+         "prompt_template": "Q={question} R={ref_answer_1} A={answer}"},
+        {"name": "single-v1-multi-turn", "type": "single", "system_prompt": "S2", "output_format": "[[rating]]",
+         "prompt_template": "Q1={question_1} A1={answer_1} Q2={question_2} A2={answer_2}"},
+        {"name": "single-math-v1-multi-turn", "type": "single", "system_prompt": "SM2", "output_format": "[[rating]]",
+         "prompt_template": "Q1={question_1} R1={ref_answer_1} A1={answer_1} Q2={question_2} R2={ref_answer_2} A2={answer_2}"},
+    ])
+    refs = tmp_path / "gpt-4.jsonl"
+    write_jsonl(refs, [{"question_id": 111, "answer_id": "x", "model_id": "gpt-4",
+                        "choices": [{"index": 0, "turns": ["four", "eight"]}], "tstamp": 0.0},
+                       {"question_id": 81, "answer_id": "y", "model_id": "gpt-4",
+                        "choices": [{"index": 0, "turns": ["never used", "never used"]}], "tstamp": 0.0}])
+    return prompts, refs
+
+
+def test_mtbench_fastchat_prompts_per_turn_and_references_only_for_their_categories(tmp_path):
+    """FastChat's single-answer grading: single-v1 / -multi-turn, and the single-math-v1 pair
+    with the reference file's answers for math, reasoning and coding only (a writing question
+    with a reference in the file is still judged without one)."""
+    from tunesafe.evaluation.judge import fastchat_items, load_judge_prompts, load_reference_answers
+
+    prompts, refs = _fastchat_files(tmp_path)
+    rows = [{"id": "81", "response": "b", "responses": ["poem", "shorter poem"],
+             "meta": {"category": "writing", "turns": ["Write a poem.", "Shorter."]}},
+            {"id": "111", "response": "8", "responses": ["4", "8"],
+             "meta": {"category": "math", "turns": ["2+2?", "times 2?"]}}]
+    items = fastchat_items(rows, load_judge_prompts(prompts), load_reference_answers(refs), ["math", "reasoning", "coding"])
+    assert [(it["judge_prompt"], it["system"], it["prompt"]) for it in items] == [
+        ("single-v1", "S1", "Q=Write a poem. A=poem"),
+        ("single-v1-multi-turn", "S2", "Q1=Write a poem. A1=poem Q2=Shorter. A2=shorter poem"),
+        ("single-math-v1", "SM", "Q=2+2? R=four A=4"),
+        ("single-math-v1-multi-turn", "SM2", "Q1=2+2? R1=four A1=4 Q2=times 2? R2=eight A2=8"),
+    ]
+    gens = tmp_path / "g.jsonl"
+    write_jsonl(gens, rows)
+    m = evaluate_file("mtbench", gens, tmp_path / "m.json", judge="heuristic", judge_prompts=str(prompts),
+                      references=str(refs), replies=str(tmp_path / "r.jsonl"))
+    assert m["judge_prompts"] == "fastchat" and m["n"] == 2 and m["n_unparsed"] == 0
+    rows[1]["id"] = "999"  # a math question without a reference answer
+    with pytest.raises(TunesafeError, match="question 999 .math. has no reference answer"):
+        fastchat_items(rows, load_judge_prompts(prompts), load_reference_answers(refs), ["math"])

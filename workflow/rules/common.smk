@@ -272,12 +272,16 @@ def generations_of(wildcards):
 
 
 def judge_template_input(wildcards):
-    """The harmfulness judge's template file (user-supplied for the paper) when it exists, so
+    """The judge's files (harmfulness template; FastChat prompts and references) when they exist, so
     editing it reruns the judge; a missing one fails the job naming it (dry-runs still plan).
     """
-    path = JUDGE.get("harmfulness_template")
     metric = BENCHMARKS[wildcards.benchmark]["metric"]
-    return [path] if metric == "harmfulness" and path and os.path.exists(path) else []
+    keys = {
+        "harmfulness": ["harmfulness_template"],
+        "mtbench": ["mtbench_prompts", "mtbench_references"],
+    }.get(metric, [])
+    paths = [JUDGE.get(k) for k in keys]
+    return [p for p in paths if p and os.path.exists(p)]
 
 
 def judge_args(wildcards):
@@ -289,11 +293,17 @@ def judge_args(wildcards):
         "engine": "--engine",
         "max_new_tokens": "--max-new-tokens",
     }
-    args = [f"--judge {JUDGE['backend']}"]
+    judge = dict(JUDGE)
+    if BENCHMARKS[wildcards.benchmark]["metric"] == "mtbench":
+        # MT-Bench's own judge model and reply length (FastChat: gpt-4, 2048 tokens)
+        for k in ("model", "max_new_tokens"):
+            if JUDGE.get(f"mtbench_{k}"):
+                judge[k] = JUDGE[f"mtbench_{k}"]
+    args = [f"--judge {judge['backend']}"]
     args += [
-        f"{flag} {shlex.quote(str(JUDGE[k]))}"
+        f"{flag} {shlex.quote(str(judge[k]))}"
         for k, flag in names.items()
-        if JUDGE.get(k)
+        if judge.get(k)
     ]
     if BENCHMARKS[wildcards.benchmark]["metric"] == "harmfulness":
         args.append(f"--keywords {config['evaluation']['keywords']}")
@@ -307,6 +317,19 @@ def judge_args(wildcards):
             for k, flag in harm.items()
             if JUDGE.get(k) is not None
         ]
+    if BENCHMARKS[wildcards.benchmark]["metric"] == "mtbench":
+        fastchat = {
+            "mtbench_prompts": "--judge-prompts",
+            "mtbench_references": "--references",
+        }
+        args += [
+            f"{flag} {shlex.quote(str(JUDGE[k]))}"
+            for k, flag in fastchat.items()
+            if JUDGE.get(k)
+        ]
+        if JUDGE.get("mtbench_reference_categories"):
+            cats = ",".join(JUDGE["mtbench_reference_categories"])
+            args.append(f"--reference-categories {cats}")
     return " ".join(args)
 
 

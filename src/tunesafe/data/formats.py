@@ -134,7 +134,10 @@ def _convert_hexphi(row: Any, index: int, where: str) -> dict[str, Any]:
 
 
 def _convert_advbench(row: Any, index: int, where: str) -> dict[str, Any]:
-    """``row`` is ``{"goal", "target"?, "row"}``, built by the AdvBench CSV reader."""
+    """``row`` is ``{"goal", "target"?, "row"}`` (the CSV reader), or ``{"prompt", "target"}``
+    (Hugging Face ``walledai/AdvBench``)."""
+    if isinstance(row, dict) and "goal" not in row and "prompt" in row:
+        row = {**row, "goal": row["prompt"]}
     goal = _field(row, "goal", where, "a CSV row whose goal column is a harmful behaviour")
     if not goal.strip():
         raise TunesafeError(f"{where}: empty goal; expected one behaviour per row")
