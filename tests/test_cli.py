@@ -98,3 +98,16 @@ def test_table_report_from_metrics(tmp_path):
     csv = (tmp_path / "t.csv").read_text().splitlines()
     assert csv == ["Task,Model,ASR (%),Accuracy (%)", "math,Original,5.0,40.0", "math,Fine-tuned,25.0,55.0"]
     assert "| math   | Fine-tuned |" in (tmp_path / "t.md").read_text()
+
+
+def test_table_keeps_two_asr_benchmarks_of_a_task_apart(tmp_path):
+    """HEx-PHI and AdvBench both give an ASR: the second gets its benchmark's name, neither is lost."""
+    root = tmp_path / "metrics"
+    for variant, bench, asr in [("original", "safety", 0.05), ("original", "advbench", 0.01),
+                                ("finetuned", "safety", 0.9), ("finetuned", "advbench", 0.8)]:
+        (root / "purebad" / variant).mkdir(parents=True, exist_ok=True)
+        (root / "purebad" / variant / f"{bench}.json").write_text(json.dumps({"asr": asr, "n": 10}))
+    result = run("report", "table", "--root", root, "--task", "purebad:safety,advbench", "--out", tmp_path / "t")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "t.csv").read_text().splitlines() == [
+        "Task,Model,ASR (%),ASR (%) [advbench]", "purebad,Original,5.0,1.0", "purebad,Fine-tuned,90.0,80.0"]
