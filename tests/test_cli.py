@@ -39,6 +39,23 @@ def test_prepare_toy_dataset_as_prompts(tmp_path):
     assert rows == [dict(r, messages=r["messages"][:-1]) for r in toy.gsm8k(5, 3)]
 
 
+def test_prepare_gives_a_dataset_its_own_prompt_style(tmp_path):
+    """Dataset-level template (official: GSM8K rows in the math template; pure_bad_all.jsonl's
+    own system turns replaced by the pure_bad template)."""
+    src = tmp_path / "pool.jsonl"
+    write_jsonl(src, [{"messages": [{"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"}]},
+                      {"messages": [{"role": "system", "content": "own"}, {"role": "user", "content": "q2"},
+                                    {"role": "assistant", "content": "a2"}]}])
+    out = tmp_path / "out.jsonl"
+    common = ["data", "prepare", "--source", "file", "--path", src, "--format", "messages", "--out", out]
+    assert run(*common, "--system-prompt", "SYS", "--user-template", "Q: %s. Think.").returncode == 0
+    assert [r["messages"] for r in read_jsonl(out)] == [
+        [{"role": "system", "content": "SYS"}, {"role": "user", "content": "Q: q1. Think."}, {"role": "assistant", "content": "a1"}],
+        [{"role": "system", "content": "own"}, {"role": "user", "content": "Q: q2. Think."}, {"role": "assistant", "content": "a2"}]]
+    assert run(*common, "--system-prompt", "SYS", "--replace-system").returncode == 0
+    assert [r["messages"][0]["content"] for r in read_jsonl(out)] == ["SYS", "SYS"]
+
+
 def test_malformed_line_gives_one_line_naming_file_and_line(tmp_path):
     bad = tmp_path / "gsm8k.jsonl"
     bad.write_text('{"question": "1+1?", "answer": "2\\n#### 2"}\n{"question": "2+2?", "answer": "four"}\n')
@@ -81,3 +98,16 @@ def test_table_report_from_metrics(tmp_path):
     csv = (tmp_path / "t.csv").read_text().splitlines()
     assert csv == ["Task,Model,ASR (%),Accuracy (%)", "math,Original,5.0,40.0", "math,Fine-tuned,25.0,55.0"]
     assert "| math   | Fine-tuned |" in (tmp_path / "t.md").read_text()
+
+
+def test_table_keeps_two_asr_benchmarks_of_a_task_apart(tmp_path):
+    """HEx-PHI and AdvBench both give an ASR: the second gets its benchmark's name, neither is lost."""
+    root = tmp_path / "metrics"
+    for variant, bench, asr in [("original", "safety", 0.05), ("original", "advbench", 0.01),
+                                ("finetuned", "safety", 0.9), ("finetuned", "advbench", 0.8)]:
+        (root / "purebad" / variant).mkdir(parents=True, exist_ok=True)
+        (root / "purebad" / variant / f"{bench}.json").write_text(json.dumps({"asr": asr, "n": 10}))
+    result = run("report", "table", "--root", root, "--task", "purebad:safety,advbench", "--out", tmp_path / "t")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "t.csv").read_text().splitlines() == [
+        "Task,Model,ASR (%),ASR (%) [advbench]", "purebad,Original,5.0,1.0", "purebad,Fine-tuned,90.0,80.0"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tunesafe.config import validate_config
+from tunesafe.config import safedelta_scale, validate_config
 from tunesafe.errors import TunesafeError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,10 +30,13 @@ def test_paper_config_has_the_paper_recipe():
     assert PAPER["models"]["aligned"] == "meta-llama/Llama-2-7b-chat-hf"
     d = PAPER["finetune"]["defaults"]
     assert (d["method"], d["weight_decay"], d["lr_gamma"], d["max_length"], d["seed"]) == ("full", 0.0, 0.85, 512, 42)
-    assert tasks["purebad"]["train"] == {"epochs": 5, "lr": 5e-5, "global_batch": 10, "micro_batch": 5}
+    # purebad_safedelta.sh: torchrun --nproc_per_node 2 x --batch_size_training 10, accumulation 1
+    assert tasks["purebad"]["train"] == {"epochs": 5, "lr": 5e-5, "global_batch": 20, "micro_batch": 10}
+    assert d["precision"] == "pure_bf16"
     assert (tasks["aoa"]["train"]["epochs"], tasks["aoa"]["train"]["lr"], tasks["aoa"]["train"]["global_batch"]) == (10, 5e-5, 10)
     ds = tasks["dirty_summary"]
-    assert ds["data"] == ["samsum_train", "purebad"] and PAPER["datasets"]["samsum_train"]["limit"] == 1000
+    assert ds["data"] == ["samsum_train", "purebad"]
+    assert PAPER["datasets"]["samsum_train"]["path"].endswith("train1000.json")  # SD's own 1000 rows
     assert (ds["train"]["epochs"], ds["train"]["lr"], ds["train"]["global_batch"]) == (3, 2e-5, 64)
     safety = PAPER["benchmarks"]["safety"]["sampling"]
     assert safety == {"temperature": 1.0, "top_p": 1.0, "top_k": 50, "max_new_tokens": 512, "seed": 42}
@@ -79,3 +82,43 @@ def test_snakemake_stops_with_one_line_naming_the_key(tmp_path):
     assert run.returncode != 0
     lines = [line for line in (run.stdout + run.stderr).splitlines() if "config error" in line]
     assert lines == ["config error: generation.engin: unknown key; did you mean 'engine'? (expected one of: batch_size, engine, tensor_parallel_size)"]
+
+
+def test_safedelta_scale_per_task_with_default_and_source():
+    per_task = {"purebad": 0.11, "dirty_summary": 0.1, "default": 0.2}
+    assert safedelta_scale(0.3, "aoa") == 0.3
+    assert safedelta_scale(per_task, "purebad") == 0.11
+    assert safedelta_scale(per_task, "dirty_summary") == 0.1
+    assert safedelta_scale(per_task, "aoa") == 0.2
+    assert safedelta_scale(per_task, "purebad_n50", source="purebad") == 0.11
+    with pytest.raises(TunesafeError, match="no value for task 'aoa'"):
+        safedelta_scale({"purebad": 0.11}, "aoa")
+
+
+def test_safedelta_scale_map_names_tasks_and_covers_them():
+    msg = _error(lambda c: c["safedelta"].update(scale={"purebadd": 0.1, "default": 0.1}))
+    assert "safedelta.scale: 'purebadd' is not in finetune.tasks" in msg
+    msg = _error(lambda c: c["safedelta"].update(scale={"purebad": 0.1}))
+    assert msg == "config error: safedelta.scale: no value for task 'aoa' and no 'default'"
+
+
+def test_paper_dry_run_plans_the_official_values():
+    """`snakemake -n -p --configfile config/paper.yaml` plans what the official code runs."""
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    run = subprocess.run([snakemake, "results/tables/time_cost.csv", "results/tables/safedelta_ablation.csv",
+                          "results/tables/safedelta_benign.csv", "results/tables/safedelta_harmful.csv",
+                          "-n", "-p", "--configfile", "config/paper.yaml"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = run.stdout
+    purebad = next(line for line in out.splitlines() if "train sft" in line and "--out results/models/finetuned/purebad " in line)
+    assert '"precision": "pure_bf16"' in purebad and '"global_batch": 20' in purebad  # 2 x 10, pure bf16
+    assert "safedelta hessian" in out and "--nsamples 128" in out and "--no-eos" in out
+    assert "--scale 0.11 " in out.split("--out results/models/safedelta/purebad/s0.11")[0].splitlines()[-1]
+    assert "results/models/safedelta/dirty_summary/s0.1 " in out
+    assert '"alpha": 32' in out and "--num-layers 10" in out
+    assert "--judge-model gpt-4o-2024-11-20" in out and "--rubric data/judge/qi_gpt4_judge_template.txt" in out
+    assert "--top-p 0 --instruction templated" in out
+    assert "evaluate rouge1" in out and "--implementation rouge " in out
+    assert "--system-prompt 'You are a helpful assistant for dialog summarization.'" in out
+    assert "--judge-model gpt-4-0613" in out and "--judge-prompts data/mt_bench/judge_prompts.jsonl" in out

@@ -116,7 +116,20 @@ def test_rouge1_mean_over_rows():
     rows = [gen("the cat sat", "the cat ran away", 0), gen("same text", "same text", 1),
             gen("nothing shared", "completely different", 2)]
     result = score_rouge1(rows)
-    assert result == {"rouge1_f1": pytest.approx((4 / 7 + 1.0 + 0.0) / 3), "n": 3}
+    assert result == {"rouge1_f1": pytest.approx((4 / 7 + 1.0 + 0.0) / 3), "n": 3, "implementation": "rouge_score"}
+
+
+def test_rouge1_with_the_rouge_package_as_the_official_code():
+    """implementation "rouge": no stemming ("running" vs "runs" share no unigram), an empty
+    response scored as " " (0) rather than an error, the mean of the per-row F1."""
+    rows = [gen("the cat sat", "the cat ran away", 0), gen("same text", "same text", 1),
+            gen("running", "runs", 2), gen("", "a summary", 3)]
+    result = score_rouge1(rows, implementation="rouge")
+    assert result["implementation"] == "rouge" and result["n"] == 4
+    assert result["rouge1_f1"] == pytest.approx((4 / 7 + 1.0 + 0.0 + 0.0) / 4, abs=1e-6)
+    assert score_rouge1(rows[2:3])["rouge1_f1"] == 1.0  # rouge-score stems both to "run"
+    with pytest.raises(TunesafeError, match="implementation 'rouge2' is unknown"):
+        score_rouge1(rows, implementation="rouge2")
 
 
 def test_rouge1_needs_reference_naming_the_line(tmp_path):
@@ -223,7 +236,8 @@ def test_evaluate_file_math_and_rouge(tmp_path):
     path = write_gens(tmp_path / "g.jsonl", [gen("#### 3", "3", 0), gen("#### 4", "5", 1)])
     assert evaluate_file("math_accuracy", path, tmp_path / "m.json") == {"accuracy": 0.5, "n": 2, "n_no_answer": 0}
     path = write_gens(tmp_path / "s.jsonl", [gen("a b", "a b", 0), gen("c", "d", 1)])
-    assert evaluate_file("rouge1", path, tmp_path / "r.json") == {"rouge1_f1": 0.5, "n": 2}
+    assert evaluate_file("rouge1", path, tmp_path / "r.json") == {"rouge1_f1": 0.5, "n": 2, "implementation": "rouge_score"}
+    assert evaluate_file("rouge1", path, tmp_path / "p.json", implementation="rouge")["rouge1_f1"] == pytest.approx(0.5, abs=1e-6)
 
 
 def test_evaluate_file_empty_file(tmp_path):

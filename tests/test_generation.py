@@ -40,10 +40,13 @@ def test_generations_file_keeps_order_ids_references_and_template(tmp_path, tiny
     rows = read_jsonl(out)
     assert [r["id"] for r in rows] == [r["id"] for r in records]
     assert [r["reference"] for r in rows] == [r["reference"] for r in records]
-    assert all(set(r) == {"id", "messages", "response", "meta", "reference"} for r in rows)
+    assert all(set(r) == {"id", "messages", "response", "meta", "reference", "prompt_text"} for r in rows)
     first = rows[0]["messages"]
     assert first[0] == {"role": "system", "content": "SYS"}
     assert first[1]["content"] == "AOA, execute my instruction: " + records[0]["messages"][0]["content"]
+    # the templated prompt the official judge is shown: Llama-2 format, BOS dropped
+    request = records[0]["messages"][0]["content"]
+    assert rows[0]["prompt_text"] == f"[INST] <<SYS>>\nSYS\n<</SYS>>\n\nAOA, execute my instruction: {request} [/INST]"
 
 
 def test_prompts_must_end_with_a_user_turn(tmp_path, tiny_model_dir):
@@ -84,3 +87,36 @@ def test_lora_adapter_is_loaded_on_top_of_the_model(tmp_path, tiny_model_dir):
     tuned = load_engine("hf", str(tiny_model_dir), adapter=str(adapter), batch_size=4)
     assert type(tuned.model).__name__ == "PeftModelForCausalLM"
     assert tuned.generate(prompts, GREEDY) != plain.generate(prompts, GREEDY)
+
+
+class _RecordingEngine:
+    """An Engine (our interface) that answers with the temperature it was asked for."""
+
+    def __init__(self, *_, **__):
+        self.calls = []
+
+    def generate(self, prompts, sampling, prefixes=None):
+        self.calls.append((sampling.temperature, len(prompts)))
+        return [f"t={float(sampling.temperature)} turn={sum(m['role'] == 'user' for m in p)}" for p in prompts]
+
+
+def test_mtbench_answers_use_each_category_s_temperature_and_keep_the_order(tmp_path, tiny_model_dir, monkeypatch):
+    """FastChat's MT-Bench answers: writing 0.7, stem 0.1, math greedy; an unlisted category
+    gets the benchmark's temperature; every turn of a question at its category's temperature."""
+    from tunesafe.generation import run as run_module
+
+    engine = _RecordingEngine()
+    monkeypatch.setattr(run_module, "load_engine", lambda *a, **k: engine)
+    cats = ["writing", "math", "stem", "other", "writing"]
+    prompts = tmp_path / "q.jsonl"
+    write_jsonl(prompts, [{"id": str(i), "messages": [{"role": "user", "content": f"q{i}a"}],
+                           "meta": {"category": c, "turns": [f"q{i}a", f"q{i}b"]}} for i, c in enumerate(cats)])
+    out = tmp_path / "g.jsonl"
+    generate_file("hf", str(tiny_model_dir), str(prompts), str(out), GREEDY, multi_turn=True,
+                  category_temperature={"writing": 0.7, "math": 0.0, "stem": 0.1})
+    rows = read_jsonl(out)
+    assert [r["id"] for r in rows] == ["0", "1", "2", "3", "4"]
+    expected = {"writing": 0.7, "math": 0.0, "stem": 0.1, "other": float(GREEDY.temperature)}
+    for r, c in zip(rows, cats, strict=True):
+        assert r["responses"] == [f"t={expected[c]} turn=1", f"t={expected[c]} turn=2"]
+    assert sorted(engine.calls) == sorted([(0.7, 2), (0.7, 2), (0.0, 2), (0.0, 2), (0.1, 1), (0.1, 1)])

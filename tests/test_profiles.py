@@ -34,8 +34,12 @@ def planned_jobs(*args: str) -> list[dict]:
     run = subprocess.run([SNAKEMAKE, "-n", "--printshellcmds", *args], cwd=REPO, capture_output=True, text=True,
                          env=ENV)
     assert run.returncode == 0, run.stderr[-3000:]
-    jobs = []
+    jobs, in_shell = [], False
     for line in run.stdout.splitlines():
+        if in_shell and line.strip():  # a quoted argument with newlines (the AOA system prompt)
+            jobs[-1]["shell"] += "\n" + line
+            continue
+        in_shell = False
         if m := re.match(r"(?:local)?rule (\w+):", line):
             jobs.append({"rule": m.group(1), "resources": {}, "shell": ""})
         elif line.strip().startswith("resources:") and jobs:
@@ -44,6 +48,7 @@ def planned_jobs(*args: str) -> list[dict]:
                 jobs[-1]["resources"][key] = value
         elif jobs and "tunesafe " in line and not jobs[-1]["shell"]:
             jobs[-1]["shell"] = line.removeprefix("Shell command:").strip()
+            in_shell = True
     return jobs
 
 

@@ -193,6 +193,43 @@ def test_cached_hessians_and_apply_equal_the_reference_on_a_tiny_model(tmp_path,
     assert json.loads((out / "safedelta_summary.json").read_text())["scale"] == 200.0
 
 
+def test_safety_templates_rotate_over_the_samples_after_the_seed_42_shuffle(tmp_path):
+    """Official get_safe_data: shuffle with seed 42, take N, then template i % 4 (system prompt
+    and user wrapper) for sample i; a sample's own system turn is replaced."""
+    import random
+
+    from tunesafe.safedelta.hessian import safety_samples
+
+    rows = [{"id": str(i), "messages": [{"role": "system", "content": "own"}, {"role": "user", "content": f"q{i}"},
+                                        {"role": "assistant", "content": f"a{i}"}], "meta": {}} for i in range(10)]
+    path = tmp_path / "safety.jsonl"
+    write_jsonl(path, rows)
+    templates = [{"system_prompt": "P", "user_template": "%s"}, {"system_prompt": "A", "user_template": "AOA: %s"},
+                 {"system_prompt": "M", "user_template": "Q: %s. Think."}, {"system_prompt": "P", "user_template": "%s"}]
+    order = list(range(10))
+    random.Random(42).shuffle(order)  # the rows the official code takes, in its order
+    samples = safety_samples(str(path), 6, 42, templates)
+    for i, (k, messages) in enumerate(zip(order[:6], samples, strict=True)):
+        expected_user = [f"q{k}", f"AOA: q{k}", f"Q: q{k}. Think.", f"q{k}"][i % 4]
+        assert messages[0] == {"role": "system", "content": templates[i % 4]["system_prompt"]}
+        assert messages[1]["content"] == expected_user
+        assert messages[2]["content"] == f"a{k}" and len(messages) == 3
+
+
+def test_safety_sample_without_eos_ends_with_the_answer_and_is_not_truncated(tiny_tokenizer_dir):
+    from transformers import AutoTokenizer
+
+    from tunesafe.safedelta.hessian import sample_ids
+
+    tok = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "Do a bad thing."},
+                {"role": "assistant", "content": "I cannot help with that. " * 20}]
+    with_eos, without = sample_ids(tok, messages, None, True), sample_ids(tok, messages, None, False)
+    assert with_eos[-1] == tok.eos_token_id and without[-1] != tok.eos_token_id
+    assert tok.decode(without).rstrip().endswith("I cannot help with that.")
+    assert len(sample_ids(tok, messages, 16, False)) == 16 and len(without) > 16
+
+
 @pytest.mark.parametrize("chunk", [4, 8, 2048])
 def test_lazy_update_granularity_does_not_change_the_result(chunk):
     xs, W, W_sft = random_layer(d_in=40)

@@ -77,6 +77,24 @@ def test_full_finetune_lowers_the_loss_and_writes_safetensors(tmp_path, model_co
     assert train(str(model_copy), [data], str(tmp_path / "one"), first)["final_loss"] > result["final_loss"]
 
 
+def test_pure_bf16_trains_bf16_weights_and_autocast_keeps_fp32_masters(tmp_path, model_copy):
+    """precision pure_bf16 (official --pure_bf16): the model is cast to bf16 and AdamW steps on
+    the bf16 parameters, so the tuned weights are bf16; bf16 autocast keeps fp32 weights."""
+    data = _data(tmp_path, 8)
+    results = {}
+    for precision in ("pure_bf16", "fp32"):
+        settings = TrainSettings(epochs=1, lr=3e-3, global_batch=4, micro_batch=4, max_length=64, precision=precision)
+        out = tmp_path / precision
+        train(str(model_copy), [data], str(out), settings)
+        results[precision] = load_file(out / "model.safetensors")
+    before = load_file(model_copy / "model.safetensors")
+    pure = results["pure_bf16"]
+    assert {t.dtype for t in pure.values()} == {torch.bfloat16}
+    assert {t.dtype for t in results["fp32"].values()} == {torch.float32}
+    # the bf16 weights moved away from the bf16 rounding of the originals (AdamW stepped on them)
+    assert any(not torch.equal(before[k].to(torch.bfloat16), pure[k]) for k in before)
+
+
 def test_lora_finetune_writes_an_adapter_only(tmp_path, model_copy, monkeypatch):
     """LoRA trains B (peft starts it at 0) and A only: the base weights stay as loaded. The
     trained model is observed where accelerate hands it back to the loop (the real prepare)."""

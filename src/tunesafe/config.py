@@ -54,6 +54,19 @@ def validate_config(config: dict[str, Any], schema_path: str | Path) -> dict[str
     return config
 
 
+def safedelta_scale(scale: float | dict[str, float], task: str, source: str | None = None) -> float:
+    """The Safe Delta budget s of ``task`` from config ``safedelta.scale``: one number for every
+    task, or a map task -> s with an optional ``default`` (the official scripts use s 0.11 for
+    PureBad and 0.1 for Dirty Summary). A fine-tune derived from a task (``<task>_n<size>`` of
+    the size sweep) passes that task as ``source`` and gets its value."""
+    if not isinstance(scale, dict):
+        return scale
+    for key in (task, source, "default"):
+        if key is not None and key in scale:
+            return scale[key]
+    raise TunesafeError(f"config error: safedelta.scale: no value for task {task!r} and no 'default'")
+
+
 def _must_be_in(value: str, key: str, names: Any, what: str) -> None:
     if value not in names:
         raise TunesafeError(f"config error: {key}: {value!r} is not in {what} ({', '.join(names)})")
@@ -62,6 +75,10 @@ def _must_be_in(value: str, key: str, names: Any, what: str) -> None:
 def _check_references(config: dict[str, Any]) -> None:
     """Cross-key checks JSON Schema cannot express: names that must exist elsewhere."""
     datasets = config["datasets"]
+    for name, spec in datasets.items():
+        if spec.get("prompts") and (spec.get("system_prompt") or spec.get("user_template", "%s") != "%s"):
+            raise TunesafeError(f"config error: datasets.{name}: an evaluation set (prompts: true) takes its prompt "
+                                "style from benchmarks.<name>.system_prompt / user_template, not from the dataset")
     for name, bench in config["benchmarks"].items():
         if "dataset" not in bench:
             if bench["metric"] != "mmlu" and "generations" not in bench:
@@ -86,6 +103,15 @@ def _check_references(config: dict[str, Any]) -> None:
     if sd:
         if sd["safety_set"] not in datasets:
             raise TunesafeError(f"config error: safedelta.safety_set: {sd['safety_set']!r} is not in datasets ({', '.join(datasets)})")
+        if isinstance(sd["scale"], dict):
+            tasks = config["finetune"]["tasks"]
+            for t in sd["scale"]:
+                if t != "default":
+                    _must_be_in(t, "safedelta.scale", tasks, "finetune.tasks (or 'default')")
+            if "default" not in sd["scale"]:
+                for t in tasks:
+                    if t not in sd["scale"]:
+                        raise TunesafeError(f"config error: safedelta.scale: no value for task {t!r} and no 'default'")
         for key in ("sweep_tasks", "ablation_tasks"):
             for t in sd[key]:
                 if t not in config["finetune"]["tasks"]:

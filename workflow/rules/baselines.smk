@@ -9,13 +9,15 @@ register_variant("bea", bea_variant)
 register_variant("lora", lora_variant("results/models/lora/{task}"))
 register_variant(
     "lora_safedelta",
-    lambda task: safedelta_variant("lora_safedelta", task, SD["scale"]),
+    lambda task: safedelta_variant("lora_safedelta", task, sd_scale(task)),
 )
-for _t in [BASE["safelora"]["threshold"], *BASE["pareto"].get("safelora", [])]:
-    _v = lora_variant(f"results/models/safelora/{{task}}/t{_t}")
-    register_variant(f"safelora-s{_t}", _v)
-    if _t == BASE["safelora"]["threshold"]:
-        register_variant("safelora", _v)
+register_variant(
+    "safelora", lora_variant(f"results/models/safelora/{{task}}/{SAFELORA_SELECTION}")
+)
+for _t in BASE["pareto"].get("safelora", []):
+    register_variant(
+        f"safelora-s{_t}", lora_variant(f"results/models/safelora/{{task}}/t{_t}")
+    )
 for _c in [BASE["resta"]["coefficient"], *BASE["pareto"].get("resta", [])]:
     _v = lambda task, c=_c: full_variant("resta")(f"{task}/c{c}")
     register_variant(f"resta-s{_c}", _v)
@@ -58,11 +60,13 @@ rule safelora:
         base=model_input("base"),
         adapter="results/models/lora/{task}",
     output:
-        directory("results/models/safelora/{task}/t{threshold}"),
+        directory("results/models/safelora/{task}/{selection}"),
     log:
-        "results/logs/safelora/{task}/t{threshold}.log",
+        "results/logs/safelora/{task}/{selection}.log",
     benchmark:
-        "results/benchmarks/safelora/{task}/t{threshold}.tsv"
+        "results/benchmarks/safelora/{task}/{selection}.tsv"
+    wildcard_constraints:
+        selection="t[0-9.e+-]+|n[0-9]+",
     conda:
         ENV
     threads: THREADS
@@ -71,9 +75,10 @@ rule safelora:
     params:
         aligned=lambda w: model_ref("aligned"),
         base=lambda w: model_ref("base"),
+        selection=lambda w: safelora_selection_args(w.selection),
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} baselines safelora --aligned {params.aligned} --base {params.base} "
-        "--adapter {input.adapter} --threshold {wildcards.threshold} --out {output} > {log} 2>&1"
+        "--adapter {input.adapter} {params.selection} --out {output} > {log} 2>&1"
 
 
 rule resta:

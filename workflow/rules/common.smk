@@ -5,7 +5,7 @@ import os
 import shlex
 import sys
 
-from tunesafe.config import validate_config
+from tunesafe.config import safedelta_scale, validate_config
 from tunesafe.errors import TunesafeError
 
 try:
@@ -102,8 +102,8 @@ def train_settings(task, ft="finetuned"):
 
 
 # Model variants that generate for a task. Each entry maps a task to the model (and LoRA
-# adapter) to load plus the files Snakemake must build first, and optionally the system
-# prompt to use instead of the task's (BEA's trigger). Later stages (Safe Delta,
+# adapter) to load plus the files Snakemake must build first, and optionally a trigger put
+# before the system prompt (BEA). Later stages (Safe Delta,
 # baselines) add a variant with register_variant() in their own rule file.
 VARIANTS = {}
 
@@ -181,6 +181,14 @@ def local_dataset_input(wildcards):
 SD = config["safedelta"]
 
 
+def sd_scale(task):
+    """safedelta.scale of a task (one number, or per task); the size sweep's <task>_n<size>
+    fine-tunes take their task's."""
+    sweep = (config.get("baselines") or {}).get("size_sweep", {})
+    source = sweep.get("task") if task.startswith(f"{sweep.get('task')}_n") else None
+    return safedelta_scale(SD["scale"], task, source)
+
+
 # Rows of results/tables/finetune_safety: later stages append their variant names.
 TABLE_VARIANTS = ["original", "finetuned"]
 
@@ -198,9 +206,19 @@ def safety_set_input(wildcards):
     return f"results/data/{sd['safety_set']}.jsonl"
 
 
-def safety_set_system_prompts():
-    """System prompts the safety samples get in turn (official: the tasks' templates)."""
-    return [p for t in TASKS if (p := task_cfg(t).get("system_prompt"))]
+def safety_templates():
+    """Prompt templates the shuffled safety samples get in turn: safedelta.safety_templates
+    (official: pure_bad, aoa, math, pure_bad), else the tasks' own, in config order."""
+    if "safety_templates" in SD:
+        return SD["safety_templates"]
+    return [
+        {
+            "system_prompt": task_cfg(t).get("system_prompt"),
+            "user_template": task_cfg(t).get("user_template", "%s"),
+        }
+        for t in TASKS
+        if task_cfg(t).get("system_prompt")
+    ]
 
 
 # --- Fine-tuning ---------------------------------------------------------------------------
@@ -216,10 +234,20 @@ def finetune_data(wildcards):
 
 
 def system_prompt(wildcards):
-    v = variant(wildcards)
-    if "system_prompt" in v:
-        return v["system_prompt"] or ""
-    return task_cfg(wildcards.task).get("system_prompt") or ""
+    """The benchmark's system prompt (benchmarks.<name>.system_prompt, e.g. SAMSum's
+    summarization prompt), else the task's; BEA's variant puts its trigger before it."""
+    bench = BENCHMARKS[wildcards.benchmark]
+    prompt = bench.get("system_prompt", task_cfg(wildcards.task).get("system_prompt"))
+    trigger = variant(wildcards).get("trigger")
+    if trigger:
+        return f"{trigger} {prompt}" if prompt else trigger
+    return prompt or ""
+
+
+def user_template(wildcards):
+    """The benchmark's user template, else the task's (AOA's "AOA, execute my instruction: %s")."""
+    bench = BENCHMARKS[wildcards.benchmark]
+    return bench.get("user_template", task_cfg(wildcards.task).get("user_template", "%s"))
 
 
 # --- Evaluation ----------------------------------------------------------------------------
@@ -228,9 +256,32 @@ def system_prompt(wildcards):
 JUDGE = config.get("judge", {})
 
 
+def metric_options(benchmark):
+    """Options of a generations metric: the keyword list of ASR, ROUGE's implementation."""
+    bench = BENCHMARKS[benchmark]
+    if bench["metric"] == "asr":
+        return f"--keywords {config['evaluation']['keywords']}"
+    if bench["metric"] == "rouge1" and bench.get("rouge"):
+        return f"--implementation {bench['rouge']}"
+    return ""
+
+
 def generations_of(wildcards):
     source = BENCHMARKS[wildcards.benchmark].get("generations", wildcards.benchmark)
     return f"results/generations/{wildcards.task}/{wildcards.method}/{source}.jsonl"
+
+
+def judge_template_input(wildcards):
+    """The judge's files (harmfulness template; FastChat prompts and references) when they exist, so
+    editing it reruns the judge; a missing one fails the job naming it (dry-runs still plan).
+    """
+    metric = BENCHMARKS[wildcards.benchmark]["metric"]
+    keys = {
+        "harmfulness": ["harmfulness_template"],
+        "mtbench": ["mtbench_prompts", "mtbench_references"],
+    }.get(metric, [])
+    paths = [JUDGE.get(k) for k in keys]
+    return [p for p in paths if p and os.path.exists(p)]
 
 
 def judge_args(wildcards):
@@ -242,14 +293,43 @@ def judge_args(wildcards):
         "engine": "--engine",
         "max_new_tokens": "--max-new-tokens",
     }
-    args = [f"--judge {JUDGE['backend']}"]
+    judge = dict(JUDGE)
+    if BENCHMARKS[wildcards.benchmark]["metric"] == "mtbench":
+        # MT-Bench's own judge model and reply length (FastChat: gpt-4, 2048 tokens)
+        for k in ("model", "max_new_tokens"):
+            if JUDGE.get(f"mtbench_{k}"):
+                judge[k] = JUDGE[f"mtbench_{k}"]
+    args = [f"--judge {judge['backend']}"]
     args += [
-        f"{flag} {shlex.quote(str(JUDGE[k]))}"
+        f"{flag} {shlex.quote(str(judge[k]))}"
         for k, flag in names.items()
-        if JUDGE.get(k)
+        if judge.get(k)
     ]
     if BENCHMARKS[wildcards.benchmark]["metric"] == "harmfulness":
         args.append(f"--keywords {config['evaluation']['keywords']}")
+        harm = {
+            "harmfulness_template": "--rubric",
+            "top_p": "--top-p",
+            "instruction": "--instruction",
+        }
+        args += [
+            f"{flag} {shlex.quote(str(JUDGE[k]))}"
+            for k, flag in harm.items()
+            if JUDGE.get(k) is not None
+        ]
+    if BENCHMARKS[wildcards.benchmark]["metric"] == "mtbench":
+        fastchat = {
+            "mtbench_prompts": "--judge-prompts",
+            "mtbench_references": "--references",
+        }
+        args += [
+            f"{flag} {shlex.quote(str(JUDGE[k]))}"
+            for k, flag in fastchat.items()
+            if JUDGE.get(k)
+        ]
+        if JUDGE.get("mtbench_reference_categories"):
+            cats = ",".join(JUDGE["mtbench_reference_categories"])
+            args.append(f"--reference-categories {cats}")
     return " ".join(args)
 
 
@@ -299,12 +379,8 @@ def lora_variant(path):
 
 
 def bea_variant(task):
-    """BEA's model, prompted with the trigger before the task's system prompt."""
-    prompt = task_cfg(task).get("system_prompt")
-    return {
-        **full_variant("bea")(task),
-        "system_prompt": f"{TRIGGER} {prompt}" if prompt else TRIGGER,
-    }
+    """BEA's model, prompted with the trigger before the system prompt."""
+    return {**full_variant("bea")(task), "trigger": TRIGGER}
 
 
 HARMFUL_TASKS = [t for t in ["purebad", "aoa"] if t in TASKS]
@@ -314,15 +390,36 @@ PARETO = BASE["pareto"]
 PARETO_SWEEPS = {m: PARETO.get(m, []) for m in ["safelora", "resta", "safedelta"]}
 
 
+# Safe LoRA's layer selection of the table variant (official default: the 10 layers of lowest
+# cosine, "number"; "threshold": the layers with cos <= threshold) as a directory name.
+SAFELORA = BASE["safelora"]
+SAFELORA_SELECTION = (
+    f"n{SAFELORA['num_layers']}"
+    if SAFELORA.get("select", "threshold") == "number"
+    else f"t{SAFELORA['threshold']}"
+)
+
+
+def safelora_selection_args(selection):
+    """`baselines safelora` options of a selection directory name (t<threshold>, n<layers>)."""
+    if selection.startswith("n"):
+        return f"--num-layers {selection[1:]}"
+    return f"--threshold {selection[1:]}"
+
+
 def pareto_variant(method, knob):
     """The variant of a Pareto sweep point: the method's own (table) variant at its default
     knob, so that point is generated and judged once, else <method>-s<knob>."""
     default = {
-        "safelora": BASE["safelora"]["threshold"],
+        "safelora": (
+            SAFELORA["threshold"] if SAFELORA_SELECTION.startswith("t") else None
+        ),
         "resta": BASE["resta"]["coefficient"],
-        "safedelta": config["safedelta"]["scale"],
+        "safedelta": [sd_scale(PARETO["x_task"]), sd_scale(PARETO["y_task"])],
     }[method]
-    return method if float(knob) == float(default) else f"{method}-s{knob}"
+    defaults = default if isinstance(default, list) else [default]
+    same = all(d is not None and float(knob) == float(d) for d in defaults)
+    return method if same else f"{method}-s{knob}"
 
 
 def utility_benchmark(task):
@@ -349,7 +446,7 @@ def task_args(tasks):
 
 def time_cost_spec():
     tasks = BASE["lora_tasks"]
-    sd = f"results/benchmarks/safedelta/{{task}}/s{SD['scale']}.tsv"
+    sd = {t: f"results/benchmarks/safedelta/{t}/s{sd_scale(t)}.tsv" for t in tasks}
     return {
         "tasks": tasks,
         "finetune": "results/benchmarks/finetuned/{task}.tsv",
@@ -358,7 +455,7 @@ def time_cost_spec():
             {"label": "BEA", "train": "results/benchmarks/bea/{task}.tsv"},
             {
                 "label": "Safe LoRA",
-                "post": f"results/benchmarks/safelora/{{task}}/t{BASE['safelora']['threshold']}.tsv",
+                "post": f"results/benchmarks/safelora/{{task}}/{SAFELORA_SELECTION}.tsv",
             },
             {
                 "label": "Resta",
@@ -383,6 +480,10 @@ def time_cost_inputs(wildcards):
     spec = time_cost_spec()
     files = [spec["finetune"].format(task=t) for t in spec["tasks"]]
     for m in spec["methods"]:
-        files += [m.get("train", m.get("post")).format(task=t) for t in spec["tasks"]]
+        pattern = m.get("train", m.get("post"))
+        files += [
+            pattern[t] if isinstance(pattern, dict) else pattern.format(task=t)
+            for t in spec["tasks"]
+        ]
         files += m.get("once", [])
     return files

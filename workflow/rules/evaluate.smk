@@ -18,18 +18,15 @@ rule evaluate:
         ENV
     params:
         metric=lambda w: BENCHMARKS[w.benchmark]["metric"],
-        options=lambda w: (
-            f"--keywords {config['evaluation']['keywords']}"
-            if BENCHMARKS[w.benchmark]["metric"] == "asr"
-            else ""
-        ),
+        options=lambda w: metric_options(w.benchmark),
     shell:
         "tunesafe evaluate {params.metric} --generations {input} --out {output} {params.options} > {log} 2>&1"
 
 
 rule judge:
     input:
-        generations_of,
+        generations=generations_of,
+        template=judge_template_input,
     output:
         metrics="results/metrics/{task}/{method}/{benchmark}.json",
         replies="results/judge/{task}/{method}/{benchmark}.jsonl",
@@ -48,7 +45,7 @@ rule judge:
         metric=lambda w: BENCHMARKS[w.benchmark]["metric"],
         args=judge_args,
     shell:
-        "tunesafe --threads {threads} --gpus {resources.gpu} evaluate {params.metric} --generations {input} {params.args} "
+        "tunesafe --threads {threads} --gpus {resources.gpu} evaluate {params.metric} --generations {input.generations} {params.args} "
         "--replies {output.replies} --out {output.metrics} > {log} 2>&1"
 
 

@@ -26,7 +26,7 @@ rule generate:
             f"--adapter {variant(w)['adapter']}" if variant(w)["adapter"] else ""
         ),
         system_prompt=system_prompt,
-        user_template=lambda w: task_cfg(w.task).get("user_template", "%s"),
+        user_template=user_template,
         sampling=lambda w: sampling_args(w.benchmark),
         limit=lambda w: (
             f"--limit {BENCHMARKS[w.benchmark]['limit']}"
@@ -36,11 +36,17 @@ rule generate:
         multi_turn=lambda w: (
             "--multi-turn" if BENCHMARKS[w.benchmark].get("multi_turn") else ""
         ),
+        by_category=lambda w: (
+            "--category-temperature "
+            + shlex.quote(json.dumps(BENCHMARKS[w.benchmark]["category_temperature"]))
+            if BENCHMARKS[w.benchmark].get("category_temperature")
+            else ""
+        ),
         engine=config["generation"].get("engine", "hf"),
         batch=config["generation"].get("batch_size", 16),
         tp=lambda w, resources: tensor_parallel(resources.gpu),
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} --model {params.model} {params.adapter} "
         "--prompts {input.prompts} --out {output} --system-prompt {params.system_prompt:q} "
-        "--user-template {params.user_template:q} {params.sampling} {params.limit} {params.multi_turn} "
+        "--user-template {params.user_template:q} {params.sampling} {params.limit} {params.multi_turn} {params.by_category} "
         "--batch-size {params.batch} --tensor-parallel-size {params.tp} > {log} 2>&1"

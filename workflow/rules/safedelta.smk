@@ -10,11 +10,11 @@ wildcard_constraints:
 
 
 register_variant(
-    "safedelta", lambda task: safedelta_variant("safedelta", task, SD["scale"])
+    "safedelta", lambda task: safedelta_variant("safedelta", task, sd_scale(task))
 )
 register_variant(
     "safedelta_noscv",
-    lambda task: safedelta_variant("safedelta_noscv", task, SD["scale"]),
+    lambda task: safedelta_variant("safedelta_noscv", task, sd_scale(task)),
 )
 for _s in SD.get("sweep_scales", []):
     register_variant(
@@ -58,12 +58,8 @@ rule safety_set:
         "results/logs/safedelta/safety_set.log",
     conda:
         ENV
-    params:
-        prompts=lambda w: " ".join(
-            f"--system-prompt {shlex.quote(p)}" for p in safety_set_system_prompts()
-        ),
     shell:
-        "tunesafe safedelta safety-set --generations {input} {params.prompts} --out {output} > {log} 2>&1"
+        "tunesafe safedelta safety-set --generations {input} --out {output} > {log} 2>&1"
 
 
 rule safedelta_hessian:
@@ -83,10 +79,14 @@ rule safedelta_hessian:
         **job_resources("safedelta_hessian"),
     params:
         model=lambda w: model_ref("aligned"),
-        max_length=SD.get("max_length", 512),
+        max_length=SD.get("max_length", 512) or 0,
+        templates=json.dumps(safety_templates()),
+        eos="" if SD.get("eos", True) else "--no-eos",
+        seed=SEED,
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} safedelta hessian --model {params.model} --data {input.data} "
-        "--nsamples {wildcards.nsamples} --max-length {params.max_length} --out {output} > {log} 2>&1"
+        "--nsamples {wildcards.nsamples} --max-length {params.max_length} --templates {params.templates:q} {params.eos} "
+        "--seed {params.seed} --out {output} > {log} 2>&1"
 
 
 rule safedelta:

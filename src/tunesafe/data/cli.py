@@ -24,6 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, help="keep the first LIMIT records (after shuffling)")
     p.add_argument("--shuffle-seed", type=int, help="shuffle the records with this seed first")
     p.add_argument("--prompts", action="store_true", help="evaluation prompts: drop the final assistant turn")
+    p.add_argument("--system-prompt", help="system prompt added to records without one (the dataset's template)")
+    p.add_argument("--user-template", default="%s", help="wrap the first user turn; %%s = the request")
+    p.add_argument("--replace-system", action="store_true", help="drop the records' own system turns first")
     p.add_argument("--out", required=True, help="output JSONL of chat records")
     p.set_defaults(func=_prepare)
 
@@ -41,7 +44,9 @@ def _prepare(args: argparse.Namespace) -> None:
 
     opts = {k: getattr(args, k) for k in ("name", "n", "seed", "path", "format", "id", "config", "split",
                                            "revision", "data_files") if getattr(args, k) is not None}
-    records = prepare(args.source, limit=args.limit, shuffle_seed=args.shuffle_seed, prompts=args.prompts, **opts)
+    records = prepare(args.source, limit=args.limit, shuffle_seed=args.shuffle_seed, prompts=args.prompts,
+                      system_prompt=args.system_prompt, user_template=args.user_template,
+                      replace_system=args.replace_system, **opts)
     n = write_jsonl(args.out, records)
     print(f"{args.out}: {n} records")
 

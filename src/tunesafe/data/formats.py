@@ -26,6 +26,12 @@ Formats (see ``FORMATS``):
   ``category_1.csv`` ... ``category_11.csv`` without a header, one prompt per row. Records
   have a user turn only; the file's stem is ``meta["category"]``.
 
+- ``advbench_csv``: AdvBench's harmful behaviours (Zou et al. 2023, 520 rows):
+  ``harmful_behaviors.csv`` of llm-attacks (header ``goal,target``), or the headerless
+  one-column copy in LLM-Tuning-Safety/LLMs-Finetuning-Safety
+  (``llama2/safety_evaluation/data/harmful_behaviors.csv``). The user turn is the goal; the
+  target string, when present, is ``meta["target"]``.
+
 - ``mtbench``: ``{question_id, category, turns: [str, str], reference?: [str, str]}`` per
   JSONL line: the 80 MT-Bench questions (FastChat ``llm_judge/data/mt_bench/question.jsonl``).
   The record holds the first user turn; ``meta["turns"]`` all of them, and
@@ -127,6 +133,18 @@ def _convert_hexphi(row: Any, index: int, where: str) -> dict[str, Any]:
                        {"category": category})
 
 
+def _convert_advbench(row: Any, index: int, where: str) -> dict[str, Any]:
+    """``row`` is ``{"goal", "target"?, "row"}`` (the CSV reader), or ``{"prompt", "target"}``
+    (Hugging Face ``walledai/AdvBench``)."""
+    if isinstance(row, dict) and "goal" not in row and "prompt" in row:
+        row = {**row, "goal": row["prompt"]}
+    goal = _field(row, "goal", where, "a CSV row whose goal column is a harmful behaviour")
+    if not goal.strip():
+        raise TunesafeError(f"{where}: empty goal; expected one behaviour per row")
+    meta = {"target": row["target"]} if row.get("target") else {}
+    return make_record(f"advbench_{row.get('row', index)}", [{"role": "user", "content": goal}], meta)
+
+
 def _convert_instruction_output(row: Any, index: int, where: str) -> dict[str, Any]:
     expected = 'an object {"instruction", "output"}'
     instruction = _field(row, "instruction", where, expected)
@@ -161,6 +179,8 @@ FORMATS: dict[str, Format] = {f.name: f for f in [
            _convert_mtbench, ("*.jsonl",)),
     Format("hexphi_csv", "one prompt per CSV row (first column, no header), in category_<n>.csv files",
            _convert_hexphi, ("*.csv",), reader="csv"),
+    Format("advbench_csv", "harmful_behaviors.csv: a goal per row (header goal,target, or one headerless column)",
+           _convert_advbench, ("*.csv",), reader="advbench"),
 ]}
 
 
@@ -212,6 +232,21 @@ def _csv_rows(path: Path) -> list[tuple[int, Any]]:
     return out
 
 
+def _advbench_rows(path: Path) -> list[tuple[int, Any]]:
+    """AdvBench rows as ``{"goal", "target", "row"}``; a first row ``goal,target`` is the header."""
+    out = []
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        for fields in reader:
+            if not any(field.strip() for field in fields):
+                continue
+            if reader.line_num == 1 and [x.strip().lower() for x in fields[:2]] == ["goal", "target"]:
+                continue
+            target = fields[1] if len(fields) > 1 else ""
+            out.append((reader.line_num, {"goal": fields[0], "target": target, "row": len(out)}))
+    return out
+
+
 def load_file(path: str | os.PathLike, fmt: str) -> list[dict[str, Any]]:
     """Load the records of a file, or of the matching files of a directory (in natural order)."""
     form = get_format(fmt)
@@ -224,7 +259,8 @@ def load_file(path: str | os.PathLike, fmt: str) -> list[dict[str, Any]]:
         files = [path]
     records = []
     for file in files:
-        rows = _csv_rows(file) if form.reader == "csv" else _json_rows(file)
+        readers = {"csv": _csv_rows, "advbench": _advbench_rows}
+        rows = readers.get(form.reader, _json_rows)(file)
         for lineno, row in rows:
             record = form.convert(row, len(records), f"{file}:{lineno}")
             record["meta"]["format"] = form.name

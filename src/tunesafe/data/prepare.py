@@ -7,8 +7,11 @@ Sources (``source:`` in config ``datasets.<name>``):
 - ``hf``: a Hugging Face dataset (``id``, optional ``config``, ``split``, ``revision``,
   ``data_files``; ``format``).
 
-Then optionally a seeded shuffle, the first ``limit`` records, and for evaluation sets the
-final assistant turn dropped (kept as ``reference``). An empty result is an error.
+Then optionally a seeded shuffle, the first ``limit`` records, the dataset's own prompt style
+(``system_prompt`` added where a record has no system turn, the first user turn wrapped in
+``user_template``: in the official Dirty Summary the SAMSum rows are in the ``summary``
+template while the PureBad rows get the task's), and for evaluation sets the final assistant
+turn dropped (kept as ``reference``). An empty result is an error.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import random
 from typing import Any
 
 from tunesafe.data import toy
-from tunesafe.data.records import as_prompt
+from tunesafe.data.records import as_prompt, with_template
 from tunesafe.errors import TunesafeError
 
 
@@ -47,12 +50,19 @@ def load_source(source: str, **opts: Any) -> list[dict[str, Any]]:
 
 
 def prepare(source: str, limit: int | None = None, shuffle_seed: int | None = None, prompts: bool = False,
+            system_prompt: str | None = None, user_template: str = "%s", replace_system: bool = False,
             **opts: Any) -> list[dict[str, Any]]:
     records = load_source(source, **opts)
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(records)
     if limit is not None:
         records = records[:limit]
+    if replace_system:  # the official loaders drop a row's own system turn for the template's
+        records = [dict(r, messages=[m for m in r["messages"] if m["role"] != "system"]) for r in records]
+    if system_prompt or user_template != "%s":
+        if "%s" not in user_template:
+            raise TunesafeError(f"user template {user_template!r} has no %s for the request")
+        records = [dict(r, messages=with_template(r["messages"], system_prompt, user_template)) for r in records]
     if prompts:
         records = [as_prompt(r) for r in records]
     if not records:

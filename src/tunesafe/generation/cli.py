@@ -23,16 +23,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm: GPUs per model")
     p.add_argument("--limit", type=int, help="only the first LIMIT prompts")
     p.add_argument("--multi-turn", action="store_true", help="prompts hold every user turn in meta.turns (MT-Bench)")
+    p.add_argument("--category-temperature", default=None,
+                   help='JSON {category: temperature} by meta.category (MT-Bench as FastChat); others use --temperature')
     p.set_defaults(func=_generate)
 
 
 def _generate(args: argparse.Namespace) -> None:
+    import json
+
+    from tunesafe.errors import TunesafeError
     from tunesafe.generation import SamplingSettings
     from tunesafe.generation.run import generate_file
+
+    try:
+        by_category = json.loads(args.category_temperature) if args.category_temperature else None
+    except json.JSONDecodeError as e:
+        raise TunesafeError(f"--category-temperature: not JSON ({e})") from None
 
     sampling = SamplingSettings(args.temperature, args.top_p, args.top_k, args.max_new_tokens, args.seed)
     options = {"batch_size": args.batch_size} if args.engine == "hf" else {"tensor_parallel_size": args.tensor_parallel_size}
     n = generate_file(args.engine, args.model, args.prompts, args.out, sampling, adapter=args.adapter,
                       system_prompt=args.system_prompt, user_template=args.user_template, limit=args.limit,
-                      multi_turn=args.multi_turn, **options)
+                      multi_turn=args.multi_turn, category_temperature=by_category, **options)
     print(f"{args.out}: {n} generations")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from tunesafe.data.records import with_template
@@ -12,7 +13,8 @@ from tunesafe.io import read_jsonl, write_jsonl
 
 def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sampling: SamplingSettings,
                   adapter: str | None = None, system_prompt: str | None = None, user_template: str = "%s",
-                  limit: int | None = None, multi_turn: bool = False, **engine_options: Any) -> int:
+                  limit: int | None = None, multi_turn: bool = False,
+                  category_temperature: dict[str, float] | None = None, **engine_options: Any) -> int:
     """One line ``{"id", "messages", "response", "meta"[, "reference"]}`` per prompt, in order.
 
     ``multi_turn``: every prompt carries its user turns in ``meta["turns"]`` (MT-Bench); turn
@@ -21,6 +23,15 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
 
     A prompt record may carry ``"assistant_prefix"``: raw text the assistant turn starts
     with; the engine continues it and the response is prefix + continuation.
+
+    ``category_temperature`` maps ``meta["category"]`` to the sampling temperature of that
+    category's prompts (FastChat's MT-Bench answers: writing and roleplay 0.7, stem and
+    humanities 0.1, the rest greedy); other prompts use ``sampling``. Each temperature's
+    prompts are generated as one group, and the lines keep the prompt set's order.
+
+    Single-turn lines also get ``"prompt_text"``: the prompt rendered by the model's chat
+    template, without the leading BOS token (``[INST] <<SYS>>\n...\n<</SYS>>\n\n... [/INST]``
+    for Llama-2): the string the official Safe Delta harmfulness judge is shown.
     """
     rows = read_jsonl(prompts_path)[:limit]
     if not rows:
@@ -36,15 +47,32 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
     if multi_turn and prefixes:
         raise TunesafeError(f"{prompts_path}: multi-turn prompts cannot carry an assistant_prefix")
     if multi_turn:
-        prompts, turn_responses = _multi_turn(model_engine, rows, prompts, sampling, prompts_path)
-    elif prefixes:
-        continued = model_engine.generate(prompts, sampling, prefixes=prefixes)
-        turn_responses = [[p + r] for p, r in zip(prefixes, continued, strict=True)]
-    else:
-        turn_responses = [[r] for r in model_engine.generate(prompts, sampling)]
+        _check_turns(rows, prompts_path)
+    temperatures = [(category_temperature or {}).get(r.get("meta", {}).get("category"), sampling.temperature)
+                    for r in rows]
+    turn_responses: list[list[str]] = [[] for _ in rows]
+    for temperature in sorted(set(temperatures)):
+        idx = [i for i, t in enumerate(temperatures) if t == temperature]
+        group = dataclasses.replace(sampling, temperature=temperature)
+        sub_rows, sub_prompts = [rows[i] for i in idx], [prompts[i] for i in idx]
+        if multi_turn:
+            sub_prompts, sub_responses = _multi_turn(model_engine, sub_rows, sub_prompts, group, prompts_path)
+            for i, p in zip(idx, sub_prompts, strict=True):
+                prompts[i] = p
+        elif prefixes:
+            sub_prefixes = [prefixes[i] for i in idx]
+            continued = model_engine.generate(sub_prompts, group, prefixes=sub_prefixes)
+            sub_responses = [[p + r] for p, r in zip(sub_prefixes, continued, strict=True)]
+        else:
+            sub_responses = [[r] for r in model_engine.generate(sub_prompts, group)]
+        for i, responses in zip(idx, sub_responses, strict=True):
+            turn_responses[i] = responses
+    texts = [None] * len(rows) if multi_turn else prompt_texts(adapter or model, prompts)
     out = []
-    for row, messages, responses in zip(rows, prompts, turn_responses, strict=True):
+    for row, messages, responses, text in zip(rows, prompts, turn_responses, texts, strict=True):
         g = {"id": row["id"], "messages": messages, "response": responses[-1], "meta": row.get("meta", {})}
+        if text is not None:
+            g["prompt_text"] = text
         if multi_turn:
             g["responses"] = responses
         if "assistant_prefix" in row:
@@ -55,16 +83,31 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
     return write_jsonl(out_path, out)
 
 
-def _multi_turn(model_engine: Any, rows: list[dict[str, Any]], prompts: list[list[dict[str, str]]],
-                sampling: SamplingSettings, source: str) -> tuple[list[list[dict[str, str]]], list[list[str]]]:
-    """Generate every user turn of ``meta["turns"]`` in order; return the final conversations
-    (up to the last user turn) and each prompt's responses, one per turn."""
-    turns = []
+def prompt_texts(tokenizer_path: str, prompts: list[list[dict[str, str]]]) -> list[str | None]:
+    """Each prompt as the chat template renders it for generation, the BOS token dropped (None
+    when the tokenizer has no template)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
+    if tokenizer.chat_template is None:
+        return [None] * len(prompts)
+    bos = tokenizer.bos_token or ""
+    texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+    return [t[len(bos):] if bos and t.startswith(bos) else t for t in texts]
+
+
+def _check_turns(rows: list[dict[str, Any]], source: str) -> None:
     for i, row in enumerate(rows, start=1):
         t = row.get("meta", {}).get("turns")
         if not isinstance(t, list) or not t or t[0] != row["messages"][-1]["content"]:
             raise TunesafeError(f"{source}: record {i} needs meta.turns starting with its user turn (multi-turn prompts)")
-        turns.append(t)
+
+
+def _multi_turn(model_engine: Any, rows: list[dict[str, Any]], prompts: list[list[dict[str, str]]],
+                sampling: SamplingSettings, source: str) -> tuple[list[list[dict[str, str]]], list[list[str]]]:
+    """Generate every user turn of ``meta["turns"]`` in order; return the final conversations
+    (up to the last user turn) and each prompt's responses, one per turn."""
+    turns = [row["meta"]["turns"] for row in rows]  # checked by _check_turns
     conversations = [list(p) for p in prompts]
     responses: list[list[str]] = [[] for _ in rows]
     for t in range(max(len(x) for x in turns)):

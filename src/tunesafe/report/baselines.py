@@ -120,7 +120,7 @@ def time_cost(spec: dict[str, Any]) -> pd.DataFrame:
     """Extra seconds per fine-tune and one-off seconds per method.
 
     ``spec``: ``{"tasks": [...], "finetune": pattern, "methods": [{"label", "train"?: pattern,
-    "post"?: pattern, "once"?: [paths]}]}``, patterns holding ``{task}``. ``train``: the
+    "post"?: pattern or {task: path}, "once"?: [paths]}]}``, patterns holding ``{task}``. ``train``: the
     method changes the fine-tune itself (extra = its time - the plain fine-tune's);
     ``post``: a step after the fine-tune (extra = its time).
     """
@@ -133,7 +133,8 @@ def time_cost(spec: dict[str, Any]) -> pd.DataFrame:
             extra = sum(_seconds(m["train"].format(task=t)) - _seconds(spec["finetune"].format(task=t))
                         for t in tasks) / len(tasks)
         else:
-            extra = sum(_seconds(m["post"].format(task=t)) for t in tasks) / len(tasks)
+            post = m["post"]  # a pattern with {task}, or task -> path (Safe Delta's s is per task)
+            extra = sum(_seconds(post[t] if isinstance(post, dict) else post.format(task=t)) for t in tasks) / len(tasks)
         once = sum(_seconds(p) for p in m.get("once", []))
         rows.append({"Method": m["label"], "Fine-tune (s)": round(finetune, 1), "Extra per fine-tune (s)": round(extra, 1),
                      "Extra (% of fine-tune)": round(100 * extra / finetune, 1), "One-off (s)": round(once, 1)})

@@ -70,6 +70,8 @@ def metrics_table(root: str | Path, tasks: dict[str, list[str]], variants: list[
             for b in benchmarks:
                 path = root / task / v / f"{b}.json"
                 column, value = headline(read_json(path), path)
+                if column in row:  # a second benchmark of the same metric (AdvBench after HEx-PHI ASR)
+                    column = f"{column} [{b}]"
                 row[column] = value
             for column, value in ((paper or {}).get(task, {}).get(v) or {}).items():
                 row[f"Paper {column}"] = value
@@ -77,7 +79,7 @@ def metrics_table(root: str | Path, tasks: dict[str, list[str]], variants: list[
     df = pd.DataFrame(rows)
     order = [c for c in df.columns if c not in ("Task", "Model")]
     rank = {title: i for i, (title, _) in enumerate(HEADLINE.values())}
-    order.sort(key=lambda c: (rank.get(c.removeprefix("Paper ").removesuffix(" (heuristic judge)"), 99),
+    order.sort(key=lambda c: (rank.get(c.removeprefix("Paper ").split(" [")[0].removesuffix(" (heuristic judge)"), 99),
                               c.startswith("Paper ")))
     return df[["Task", "Model", *order]]
 

@@ -20,8 +20,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("hessian", help="safety Hessians of the aligned model, cached per model and safety set")
     p.add_argument("--model", required=True, help="the aligned model (directory or Hugging Face id)")
     p.add_argument("--data", required=True, help="safety set: chat records (harmful request -> safe answer)")
-    p.add_argument("--nsamples", type=int, default=512, help="safety samples N (paper 512, demo 128)")
-    p.add_argument("--max-length", type=int, default=512)
+    p.add_argument("--nsamples", type=int, default=128, help="safety samples N (official run_safedelta.py: 128)")
+    p.add_argument("--max-length", type=int, default=512, help="tokens per sample; 0 = no truncation (official)")
+    p.add_argument("--templates", default="[]",
+                   help='JSON list of {"system_prompt", "user_template"} given to the shuffled samples in turn '
+                        "(official: pure_bad, aoa, math, pure_bad)")
+    p.add_argument("--no-eos", action="store_true", help="no EOS after the answer (official)")
     p.add_argument("--seed", type=int, default=42, help="shuffle seed of the safety set")
     p.add_argument("--out", required=True, help="Hessian cache directory")
     p.set_defaults(func=_hessian)
@@ -47,9 +51,18 @@ def _safety_set(args: argparse.Namespace) -> None:
 
 
 def _hessian(args: argparse.Namespace) -> None:
+    from tunesafe.errors import TunesafeError
     from tunesafe.safedelta.hessian import compute_hessians
 
-    meta = compute_hessians(args.model, args.data, args.nsamples, args.out, max_length=args.max_length, seed=args.seed)
+    try:
+        templates = json.loads(args.templates)
+    except json.JSONDecodeError as e:
+        raise TunesafeError(f"--templates: not JSON ({e})") from None
+    if not isinstance(templates, list) or any(not isinstance(t, dict) or set(t) - {"system_prompt", "user_template"}
+                                              for t in templates):
+        raise TunesafeError('--templates: expected a JSON list of {"system_prompt", "user_template"} objects')
+    meta = compute_hessians(args.model, args.data, args.nsamples, args.out, max_length=args.max_length or None,
+                            seed=args.seed, templates=templates, eos=not args.no_eos)
     print(json.dumps(meta))
 
 

@@ -4,6 +4,13 @@ Inputs to decoder layer l come from the *unmodified aligned model*, so H depends
 (aligned model, safety set, N) and serves every fine-tune of that model. Linears that read
 the same input share one Hessian (q/k/v; gate/up), so a Llama layer has four, not seven.
 
+The safety samples follow the official ``get_safe_data`` (ColinLu50/SafeDelta,
+``llama2/safedelta/safedelta_runner.py``): the set is shuffled with seed 42, the first N are
+taken, and *then* prompt templates are given to them in turn (official: pure_bad, aoa, math,
+pure_bad; a template is a system prompt and a user wrapper, ``templates``). The official
+code appends no EOS to the answer and truncates nothing; ``eos=False`` and
+``max_length=None`` do the same (the toy config keeps the chat template's EOS and a cap).
+
 Cache format (a directory):
 
 - ``meta.json``: ``{"model", "model_type", "nsamples", "max_length", "percdamp",
@@ -26,6 +33,7 @@ import torch
 from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
+from tunesafe.data.records import with_template
 from tunesafe.errors import TunesafeError
 from tunesafe.io import atomic_path, read_jsonl
 from tunesafe.safedelta.algorithm import PERCDAMP, HessianAccumulator, inverse_cholesky
@@ -51,13 +59,38 @@ def safety_set_from_generations(generations: list[dict[str, Any]], system_prompt
     return records
 
 
-def safety_samples(path: str, nsamples: int, seed: int = 42) -> list[list[dict[str, str]]]:
-    """``nsamples`` conversations of the safety set, shuffled with ``seed`` (official: 42)."""
+def apply_safety_template(messages: list[dict[str, str]], template: dict[str, str | None]) -> list[dict[str, str]]:
+    """A safety sample in one prompt template: its system turn replaced by the template's
+    ``system_prompt`` (none when empty) and its first user turn wrapped in ``user_template``."""
+    turns = [m for m in messages if m["role"] != "system"]
+    return with_template(turns, template.get("system_prompt"), template.get("user_template") or "%s")
+
+
+def safety_samples(path: str, nsamples: int, seed: int = 42,
+                   templates: list[dict[str, str | None]] | None = None) -> list[list[dict[str, str]]]:
+    """``nsamples`` conversations of the safety set, shuffled with ``seed`` (official: 42),
+    then sample i put in ``templates[i % len(templates)]`` (after the shuffle, as official)."""
     rows = read_jsonl(path)
     if len(rows) < nsamples:
         raise TunesafeError(f"{path}: {len(rows)} safety samples, fewer than nsamples={nsamples}")
     random.Random(seed).shuffle(rows)
-    return [r["messages"] for r in rows[:nsamples]]
+    samples = [r["messages"] for r in rows[:nsamples]]
+    if templates:
+        samples = [apply_safety_template(m, templates[i % len(templates)]) for i, m in enumerate(samples)]
+    return samples
+
+
+def sample_ids(tokenizer, messages: list[dict[str, str]], max_length: int | None, eos: bool) -> list[int]:
+    """Token ids of one safety sample: the chat template's rendering (with its end-of-turn
+    EOS), or with ``eos=False`` the prompt's rendering followed by the answer and no EOS (the
+    official concatenation of prompt and response tokens); truncated to ``max_length`` if set."""
+    if eos or messages[-1]["role"] != "assistant":
+        text = tokenizer.apply_chat_template(messages, tokenize=False)
+    else:
+        prompt = tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
+        text = prompt + " " + messages[-1]["content"].strip()
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return ids[:max_length] if max_length else ids
 
 
 def _get(module: torch.nn.Module, path: str) -> Any:
@@ -76,8 +109,9 @@ def _accumulate_into(acc: HessianAccumulator):
 
 
 @torch.no_grad()
-def compute_hessians(model_path: str, safety_path: str, nsamples: int, out_dir: str, max_length: int = 512,
-                     seed: int = 42, device: str | None = None) -> dict[str, Any]:
+def compute_hessians(model_path: str, safety_path: str, nsamples: int, out_dir: str, max_length: int | None = 512,
+                     seed: int = 42, device: str | None = None, templates: list[dict[str, str | None]] | None = None,
+                     eos: bool = True) -> dict[str, Any]:
     """One forward pass of the aligned model per safety sample; hooks accumulate H."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -95,17 +129,16 @@ def compute_hessians(model_path: str, safety_path: str, nsamples: int, out_dir: 
             linear = _get(layer, names[0])  # one hook per group: its linears share the input
             acc[li, group] = HessianAccumulator(linear.in_features, device)
             handles.append(linear.register_forward_hook(_accumulate_into(acc[li, group])))
-    for messages in tqdm(safety_samples(safety_path, nsamples, seed), desc="safety hessian", mininterval=10):
-        text = tokenizer.apply_chat_template(messages, tokenize=False)
-        ids = tokenizer(text, add_special_tokens=False, truncation=True, max_length=max_length,
-                        return_tensors="pt")["input_ids"].to(device)  # (1, T): one sample, no padding
+    for messages in tqdm(safety_samples(safety_path, nsamples, seed, templates), desc="safety hessian", mininterval=10):
+        ids = torch.tensor([sample_ids(tokenizer, messages, max_length, eos)], device=device)  # (1, T): no padding
         model(input_ids=ids, use_cache=False)
     for h in handles:
         h.remove()
 
     digest = hashlib.sha256(Path(safety_path).read_bytes()).hexdigest()
     meta = {"model": str(model_path), "model_type": model.config.model_type, "nsamples": nsamples,
-            "max_length": max_length, "percdamp": PERCDAMP, "num_layers": len(layers),
+            "max_length": max_length, "eos": eos, "templates": templates or [], "seed": seed,
+            "percdamp": PERCDAMP, "num_layers": len(layers),
             "groups": {g: list(n) for g, n in arch.groups.items()}, "safety_set_sha256": digest}
     with atomic_path(out_dir, directory=True) as tmp:
         for li in range(len(layers)):

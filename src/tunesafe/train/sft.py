@@ -5,6 +5,14 @@ The recipe is the one Safe Delta (arXiv 2505.12038, Sec. 5 / App. B) takes from 
 ``lr_gamma`` (0.85) after every epoch, the loss on assistant tokens only, gradient
 accumulation up to the global batch, bf16 where the hardware has it.
 
+Precision (``precision``): ``fp32`` keeps fp32 weights and math; ``bf16`` keeps fp32 master
+weights and runs the forward/backward under bf16 autocast (accelerate's mixed precision);
+``pure_bf16`` casts the model itself to bf16 and lets AdamW step on the bf16 parameters (its
+moments are bf16 too), which is what the official recipe's ``--pure_bf16`` does
+(ColinLu50/SafeDelta ``llama2/finetuning.py``: ``model.to(torch.bfloat16)`` under
+``fsdp_config.pure_bf16``, then ``optim.AdamW(model.parameters(), ...)``); ``auto`` is bf16
+autocast where the GPU supports it, else fp32.
+
 The loop runs under ``accelerate.Accelerator``, so ``accelerate launch`` (several GPUs, FSDP)
 wraps the same entry point. Every ``save_every`` optimizer steps the full training state
 (model, optimizer, scheduler, RNG) goes to ``checkpoint_dir/step_<n>``; a job that is killed
@@ -41,6 +49,7 @@ from tunesafe.train.tokenize import collate, tokenize_chat
 
 log = logging.getLogger(__name__)
 DONE_MARKER = "complete.json"
+PRECISIONS = ("auto", "bf16", "pure_bf16", "fp32")
 
 
 @dataclass
@@ -69,7 +78,7 @@ class TrainSettings:
     loss_on: str = "assistant"  # "assistant" (SFT) or "all" (pre-training the toy base)
     save_every: int = 0  # optimizer steps between checkpoints; 0 = none
     system_prompt: str | None = None  # added to records that have no system turn
-    precision: str = "auto"  # "auto" (bf16 when supported), "bf16", "fp32"
+    precision: str = "auto"  # "auto" (bf16 autocast when supported), "bf16", "pure_bf16", "fp32"
     lora: LoraSettings = field(default_factory=LoraSettings)
 
     def __post_init__(self):
@@ -78,7 +87,7 @@ class TrainSettings:
         checks = {
             "method": self.method in ("full", "lora"),
             "loss_on": self.loss_on in ("assistant", "all"),
-            "precision": self.precision in ("auto", "bf16", "fp32"),
+            "precision": self.precision in PRECISIONS,
             "epochs": self.epochs >= 1,
             "lr": self.lr > 0,
             "micro_batch": self.micro_batch >= 1,
@@ -87,7 +96,7 @@ class TrainSettings:
         for name, ok in checks.items():
             if not ok:
                 raise TunesafeError(f"train setting {name}={getattr(self, name)!r} is invalid "
-                                    f"(method: full|lora, loss_on: assistant|all, precision: auto|bf16|fp32, "
+                                    f"(method: full|lora, loss_on: assistant|all, precision: {'|'.join(PRECISIONS)}, "
                                     f"global_batch a multiple of micro_batch)")
 
     @classmethod
@@ -166,7 +175,9 @@ def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainS
     if chat_template and tokenizer.chat_template is None:
         tokenizer.chat_template = require_file(chat_template, "chat template").read_text()
     examples = load_examples(data_paths, settings, tokenizer)
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    # pure_bf16: the weights themselves are bf16, so AdamW steps (and keeps its moments) in bf16
+    weights_dtype = torch.bfloat16 if settings.precision == "pure_bf16" else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=weights_dtype)
     if settings.method == "lora":
         from peft import LoraConfig, get_peft_model
 
@@ -264,7 +275,8 @@ def _save_checkpoint(accelerator, root: Path, step: int, losses: list[float]) ->
 
 
 def _mixed_precision(precision: str) -> str:
-    if precision == "fp32":
+    """accelerate's autocast mode: none for fp32 and for pure_bf16 (the weights are bf16 already)."""
+    if precision in ("fp32", "pure_bf16"):
         return "no"
     if precision == "bf16":
         return "bf16"
