@@ -14,7 +14,7 @@ min_version("9.20")
 # without the venv activated.
 _BIN = os.path.dirname(sys.executable)
 if os.path.isfile(os.path.join(_BIN, "tunesafe")):
-    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+    os.environ.update(PATH=os.pathsep.join([_BIN, os.environ.get("PATH", "")]))
 elif shutil.which("tunesafe") is None:
     sys.exit(
         f"no `tunesafe` entry point next to {sys.executable} or on PATH: install the project "
