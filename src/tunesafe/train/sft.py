@@ -152,6 +152,9 @@ def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainS
     from accelerate.utils import set_seed
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from tunesafe.weights import check_model
+
+    check_model(model_path)
     accelerator = Accelerator(mixed_precision=_mixed_precision(settings.precision))
     n_proc = accelerator.num_processes
     per_step = settings.micro_batch * n_proc  # examples per micro-step over all devices
