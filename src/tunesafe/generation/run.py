@@ -1,4 +1,4 @@
-"""Generate responses for a prompt set and write the generations contract of design.md."""
+"""Generate responses for a prompt set and write the generations contract of docs/design.md."""
 
 from __future__ import annotations
 
