@@ -110,6 +110,8 @@ def test_missing_local_model_is_one_line_not_a_hub_traceback(tmp_path):
     line = _one_line_error(run("train", "sft", "--model", tmp_path / "nomodel", "--data", _prompts(tmp_path),
                                "--out", tmp_path / "ft"))
     assert line == f"tunesafe train: error: model {tmp_path / 'nomodel'}: not a local directory and not a Hub id"
+    line = _one_line_error(run("evaluate", "mmlu", "--model", "../nomodel", "--task", "mmlu", "--out", tmp_path / "m.json"))
+    assert line == "tunesafe evaluate: error: model ../nomodel: not a local directory and not a Hub id"
 
 
 def test_truncated_safetensors_is_one_line(tmp_path, model_copy):
