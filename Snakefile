@@ -15,7 +15,11 @@ min_version("9.20")
 _BIN = os.path.dirname(sys.executable)
 if os.path.isfile(os.path.join(_BIN, "tunesafe")):
     os.environ.update(PATH=os.pathsep.join([_BIN, os.environ.get("PATH", "")]))
-elif shutil.which("tunesafe") is None:
+elif (
+    shutil.which("tunesafe") is None
+    and not workflow.deployment_settings.deployment_method
+):
+    # (with --sdm conda the jobs' own environment, envs/tunesafe.yaml, provides it)
     sys.exit(
         f"no `tunesafe` entry point next to {sys.executable} or on PATH: install the project "
         "into the environment that runs Snakemake (make reproduce creates .venv), then run .venv/bin/snakemake"
