@@ -1,9 +1,29 @@
 # tunesafe: what fine-tuning does to the control we have over aligned language models.
 # Default config = the embedded toy study (CPU, minutes); --configfile config/paper.yaml
 # runs the same rules at paper scale. Rules only wire files to `tunesafe <stage> ...`.
+import os
+import shutil
+import sys
+
 from snakemake.utils import min_version
 
 min_version("9.20")
+
+# Every job runs `tunesafe ...`: the entry point installed next to the Python that runs
+# Snakemake comes first on the jobs' PATH, so `.venv/bin/snakemake ...` works from a shell
+# without the venv activated.
+_BIN = os.path.dirname(sys.executable)
+if os.path.isfile(os.path.join(_BIN, "tunesafe")):
+    os.environ.update(PATH=os.pathsep.join([_BIN, os.environ.get("PATH", "")]))
+elif (
+    shutil.which("tunesafe") is None
+    and not workflow.deployment_settings.deployment_method
+):
+    # (with --sdm conda the jobs' own environment, envs/tunesafe.yaml, provides it)
+    sys.exit(
+        f"no `tunesafe` entry point next to {sys.executable} or on PATH: install the project "
+        "into the environment that runs Snakemake (make reproduce creates .venv), then run .venv/bin/snakemake"
+    )
 
 
 report: "workflow/report/workflow.rst"

@@ -111,3 +111,88 @@ def test_table_keeps_two_asr_benchmarks_of_a_task_apart(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "t.csv").read_text().splitlines() == [
         "Task,Model,ASR (%),ASR (%) [advbench]", "purebad,Original,5.0,1.0", "purebad,Fine-tuned,90.0,80.0"]
+
+
+# Bad model paths and numbers: one line, exit status 2, before anything is loaded.
+
+def _one_line_error(result):
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-2000:]
+    return lines[0]
+
+
+def _prompts(tmp_path):
+    path = tmp_path / "prompts.jsonl"
+    write_jsonl(path, [{"id": "1", "messages": [{"role": "user", "content": "Hi"}], "meta": {}}])
+    return path
+
+
+def test_missing_local_model_is_one_line_not_a_hub_traceback(tmp_path):
+    out = tmp_path / "gen.jsonl"
+    line = _one_line_error(run("generate", "--model", "./nomodel", "--prompts", _prompts(tmp_path), "--out", out,
+                               cwd=tmp_path))
+    assert line == "tunesafe generate: error: model ./nomodel: not a local directory and not a Hub id"
+    assert not out.exists()
+    line = _one_line_error(run("safedelta", "apply", "--original", "/nonexist", "--finetuned", "/nonexist2",
+                               "--hessian", tmp_path, "--scale", "0.1", "--out", tmp_path / "sd"))
+    assert line == "tunesafe safedelta: error: model /nonexist: not a local directory and not a Hub id"
+    line = _one_line_error(run("train", "sft", "--model", tmp_path / "nomodel", "--data", _prompts(tmp_path),
+                               "--out", tmp_path / "ft"))
+    assert line == f"tunesafe train: error: model {tmp_path / 'nomodel'}: not a local directory and not a Hub id"
+    line = _one_line_error(run("evaluate", "mmlu", "--model", "../nomodel", "--task", "mmlu", "--out", tmp_path / "m.json"))
+    assert line == "tunesafe evaluate: error: model ../nomodel: not a local directory and not a Hub id"
+
+
+def test_truncated_safetensors_is_one_line(tmp_path, model_copy):
+    weights = model_copy / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])  # a download or copy cut off halfway
+    line = _one_line_error(run("safedelta", "hessian", "--model", model_copy, "--data", _prompts(tmp_path),
+                               "--nsamples", "1", "--out", tmp_path / "H"))
+    assert line.startswith(f"tunesafe safedelta: error: model {model_copy}: model.safetensors: "
+                           "weights file is truncated or not safetensors (")
+    line = _one_line_error(run("generate", "--model", model_copy, "--prompts", _prompts(tmp_path),
+                               "--out", tmp_path / "g.jsonl"))
+    assert "model.safetensors: weights file is truncated or not safetensors" in line
+    assert not (tmp_path / "H").exists() and not (tmp_path / "g.jsonl").exists()
+
+
+def test_intact_model_passes_the_check(tiny_model_dir):
+    from tunesafe.weights import check_model
+
+    assert check_model(str(tiny_model_dir)) == str(tiny_model_dir)
+    assert check_model("meta-llama/Llama-2-7b-chat-hf") == "meta-llama/Llama-2-7b-chat-hf"  # a Hub id, not fetched
+
+
+def test_numeric_arguments_are_checked_before_any_loading(tmp_path):
+    # the model paths do not exist: the number's error must come first
+    line = _one_line_error(run("safedelta", "apply", "--original", "/nonexist", "--finetuned", "/nonexist",
+                               "--hessian", tmp_path, "--scale", "-1", "--out", tmp_path / "sd"))
+    assert line == "tunesafe safedelta: error: --scale -1: expected a value >= 0"
+    line = _one_line_error(run("baselines", "resta", "--finetuned", "/nonexist", "--aligned", "/nonexist",
+                               "--unaligned", "/nonexist", "--dare", "1", "--out", tmp_path / "r"))
+    assert line == "tunesafe baselines: error: --dare 1: expected a value in [0, 1)"
+    line = _one_line_error(run("baselines", "safety-mix", "--data", _prompts(tmp_path), "--safety",
+                               _prompts(tmp_path), "--fraction", "1.5", "--out", tmp_path / "mix.jsonl"))
+    assert line == "tunesafe baselines: error: --fraction 1.5: expected a value in [0, 1]"
+    line = _one_line_error(run("train", "sft", "--model", "/nonexist", "--data", _prompts(tmp_path),
+                               "--save-at", f"0:{tmp_path / 's'}", "--out", tmp_path / "ft"))
+    assert line == f"tunesafe train: error: --save-at {tmp_path / 's'}: fraction 0: expected a value in (0, 1]"
+    line = _one_line_error(run("rebound", "resistance-table", "--root", tmp_path, "--cell", "toy:alignment",
+                               "--tail", "1.5", "--out", tmp_path / "t"))
+    assert line == "tunesafe rebound: error: --tail 1.5: expected a value in [0, 1]"
+
+
+def test_check_range_bounds():
+    import math
+
+    import pytest
+
+    from tunesafe.errors import TunesafeError, check_range
+
+    assert check_range("x", 0.0, 0) == 0.0 and check_range("x", 1.0, 0, 1) == 1.0
+    for value, kw in [(-1e-9, {"low": 0}), (1.0, {"low": 0, "high": 1, "high_open": True}),
+                      (0.0, {"low": 0, "high": 1, "low_open": True}), (math.nan, {"low": 0})]:
+        with pytest.raises(TunesafeError):
+            check_range("x", value, **kw)

@@ -122,3 +122,50 @@ def test_paper_dry_run_plans_the_official_values():
     assert "evaluate rouge1" in out and "--implementation rouge " in out
     assert "--system-prompt 'You are a helpful assistant for dialog summarization.'" in out
     assert "--judge-model gpt-4-0613" in out and "--judge-prompts data/mt_bench/judge_prompts.jsonl" in out
+
+
+def test_snakemake_checks_every_finetune_setting_when_parsed(tmp_path):
+    """global_batch % micro_batch (checked inside the training job too) stops `snakemake -n`."""
+    bad = copy.deepcopy(TOY)
+    bad["finetune"]["tasks"]["aoa"]["train"].update(global_batch=12, micro_batch=5)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    run = subprocess.run([snakemake, "-n", "--configfile", str(path)], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode != 0
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if "config error" in line]
+    assert len(lines) == 1 and lines[0].startswith(
+        "config error: finetune.tasks.aoa.train: train setting global_batch=12 is invalid"), lines
+
+
+@pytest.mark.parametrize(("where", "change", "expected"), [
+    (("rebound", "resistance", "align_train"), {"micro_batch": 0},
+     "config error: rebound.resistance.align_train: train setting micro_batch=0 is invalid"),
+    (("toy", "base_training"), {"method": "qlora"}, "config error: toy.base_training: train setting method='qlora'"),
+    (("baselines", "lora"), {"global_batch": 7, "micro_batch": 2},
+     "config error: baselines.lora (on finetune.tasks.purebad.train): train setting global_batch=7"),
+])
+def test_train_settings_of_every_arm_are_checked(where, change, expected):
+    from tunesafe.train.settings import check_config
+
+    bad = copy.deepcopy(TOY)
+    node = bad
+    for key in where:
+        node = node[key]
+    node.update(change)
+    with pytest.raises(TunesafeError) as e:
+        check_config(bad)
+    assert str(e.value).startswith(expected)
+
+
+def test_train_settings_count_the_gpus_of_the_training_job():
+    """Paper PureBad: global 20, micro 10 on finetune's 2 GPUs = 20 per step; on 4 GPUs, 40 does not divide 20."""
+    from tunesafe.train.settings import check_config
+
+    check_config(PAPER)
+    bad = copy.deepcopy(PAPER)
+    bad["cluster"]["jobs"]["finetune"]["gpu"] = 4
+    with pytest.raises(TunesafeError) as e:
+        check_config(bad)
+    assert str(e.value) == ("config error: finetune.tasks.purebad.train: global_batch=20 is not a multiple of "
+                            "micro_batch x processes = 40 (cluster.jobs.finetune.gpu = 4)")

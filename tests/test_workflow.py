@@ -64,6 +64,20 @@ def study(tmp_path_factory) -> Path:
     return work
 
 
+def test_venv_snakemake_runs_jobs_from_a_shell_without_the_venv_on_path(tmp_path):
+    """README's partial reruns from a fresh shell: `.venv/bin/snakemake <target>` with a PATH
+    that lacks the venv still finds `tunesafe` for its jobs (no exit 127 inside the job)."""
+    for item in ["Snakefile", "workflow", "config", "resources", "envs"]:
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    bare = {**os.environ, "PATH": "/usr/bin:/bin"}
+    assert shutil.which("tunesafe", path=bare["PATH"]) is None
+    run = subprocess.run([SNAKEMAKE, "--cores", "1", "results/data/hexphi.jsonl"], cwd=tmp_path,
+                         capture_output=True, text=True, env=bare)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (tmp_path / "results" / "data" / "hexphi.jsonl").read_text().count("\n") == 110  # toy hexphi n
+
+
 @pytest.mark.workflow
 def test_table_shows_that_purebad_finetuning_breaks_safety(study):
     table = pd.read_csv(study / "results" / "tables" / "finetune_safety.csv")

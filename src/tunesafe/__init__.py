@@ -1,6 +1,6 @@
 """tunesafe: what fine-tuning does to the control we have over aligned language models.
 
-One package, one subpackage per stage (see design.md): ``data``, ``toy``, ``train``,
+One package, one subpackage per stage (see docs/design.md): ``data``, ``toy``, ``train``,
 ``generation``, ``evaluation``, ``report`` and the ``cli`` that wires them to commands.
 """
 

@@ -11,3 +11,26 @@ class TunesafeError(Exception):
 
     def __init__(self, message: str):
         super().__init__(" ".join(message.split("\n")))
+
+
+def check_range(name: str, value: float, low: float | None = None, high: float | None = None, *,
+                low_open: bool = False, high_open: bool = False) -> float:
+    """``value`` if it lies in the interval; else a one-line error naming ``name`` and the interval.
+
+    Commands check their numeric arguments with this before they load anything (a negative
+    Safe Delta scale, a fraction outside [0, 1]). NaN lies in no interval.
+    """
+    ok = value == value  # not NaN
+    if low is not None:
+        ok = ok and (value > low if low_open else value >= low)
+    if high is not None:
+        ok = ok and (value < high if high_open else value <= high)
+    if not ok:
+        if high is None:
+            expected = f"{'>' if low_open else '>='} {low:g}"
+        elif low is None:
+            expected = f"{'<' if high_open else '<='} {high:g}"
+        else:
+            expected = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise TunesafeError(f"{name} {value:g}: expected a value {expected}")
+    return value

@@ -19,8 +19,39 @@ from tunesafe.errors import TunesafeError
 from tunesafe.io import atomic_path, read_json
 
 
+def check_model(ref: str, what: str = "model") -> str:
+    """``ref`` if it can name a model (or LoRA adapter) to load; else one line saying why not.
+
+    The one check every model-loading command runs before it loads: a local directory whose
+    ``*.safetensors`` files open (their header and its byte ranges fit the file), or a string
+    that is a valid Hugging Face Hub id (whether the Hub has it is for the download to say).
+    A missing local path would otherwise end in the Hub's repo-id validation traceback, a
+    truncated weights file in the safetensors header traceback.
+    """
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        for f in sorted(path.glob("*.safetensors")):
+            try:
+                with safe_open(str(f), "pt"):
+                    pass
+            except Exception as e:  # safetensors raises its own SafetensorError (and OSError)
+                raise TunesafeError(f"{what} {ref}: {f.name}: weights file is truncated or not safetensors ({e})") from None
+        return ref
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(ref)
+        hub_id = not path.exists()  # an existing file is not a model either
+    except HFValidationError:
+        hub_id = False
+    if not hub_id:
+        raise TunesafeError(f"{what} {ref}: not a local directory and not a Hub id")
+    return ref
+
+
 def local_dir(ref: str) -> Path:
     """A model directory, or the local snapshot of a Hugging Face id (HF_HUB_OFFLINE works)."""
+    check_model(ref)
     if Path(ref).is_dir():
         return Path(ref)
     from huggingface_hub import snapshot_download

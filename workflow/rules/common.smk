@@ -7,9 +7,12 @@ import sys
 
 from tunesafe.config import safedelta_scale, validate_config
 from tunesafe.errors import TunesafeError
+from tunesafe.train.settings import check_config as check_train_settings
 
 try:
     validate_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+    # every fine-tune's settings now, not inside the training job (same one-line errors)
+    check_train_settings(config)
 except TunesafeError as e:
     sys.exit(str(e))
 

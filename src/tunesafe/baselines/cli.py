@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from tunesafe.errors import check_range
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("baselines", help="the Safe Delta paper's baselines")
@@ -44,6 +46,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _safety_mix(args: argparse.Namespace) -> None:
+    check_range("--fraction", args.fraction, 0, 1)
+    check_range("--cap", args.cap, 0)
     from tunesafe.baselines.safety_data import safety_mix
     from tunesafe.io import read_jsonl, write_jsonl
 
@@ -55,6 +59,10 @@ def _safety_mix(args: argparse.Namespace) -> None:
 
 
 def _safelora(args: argparse.Namespace) -> None:
+    if args.threshold is not None:
+        check_range("--threshold", args.threshold, -1, 1)  # a cosine similarity
+    if args.num_layers is not None:
+        check_range("--num-layers", args.num_layers, 0)
     from tunesafe.baselines.safelora import apply_safelora
 
     summary = apply_safelora(args.aligned, args.base, args.adapter, args.out, args.threshold, args.num_layers)
@@ -62,6 +70,7 @@ def _safelora(args: argparse.Namespace) -> None:
 
 
 def _resta(args: argparse.Namespace) -> None:
+    check_range("--dare", args.dare, 0, 1, high_open=True)  # p = 1 drops the whole delta, rescaled by 1/(1 - p)
     from tunesafe.baselines.resta import apply_resta
 
     summary = apply_resta(args.finetuned, args.aligned, args.unaligned, args.out, args.coefficient, args.dare,

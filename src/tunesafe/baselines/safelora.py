@@ -28,7 +28,7 @@ from safetensors.torch import load_file, save_file
 
 from tunesafe.errors import TunesafeError
 from tunesafe.io import atomic_path, write_json
-from tunesafe.weights import Weights, local_dir
+from tunesafe.weights import Weights, check_model, local_dir
 
 
 def projection_matrix(W_aligned: torch.Tensor, W_base: torch.Tensor) -> torch.Tensor:
@@ -69,6 +69,7 @@ def apply_safelora(aligned: str, base: str, adapter: str, out_dir: str, threshol
     weights_file = adapter_dir / "adapter_model.safetensors"
     if not weights_file.exists():
         raise TunesafeError(f"{weights_file}: missing (expected the adapter weights in safetensors)")
+    check_model(adapter, "adapter")
     lora = load_file(str(weights_file))
     W_aligned, W_base = Weights(local_dir(aligned)), Weights(local_dir(base))
     stems = sorted(k.removesuffix(".lora_A.weight") for k in lora if k.endswith(".lora_A.weight"))

@@ -1,7 +1,7 @@
 """Loaders for datasets in their real formats, turning each row into a chat record.
 
 A chat record is ``{"id", "messages": [{"role", "content"}, ...], "meta", "reference"?}``
-(design.md, "Data contracts"); every record gets ``meta["format"]``, the format's name.
+(docs/design.md, "Data contracts"); every record gets ``meta["format"]``, the format's name.
 
 Formats (see ``FORMATS``):
 

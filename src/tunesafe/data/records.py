@@ -1,4 +1,4 @@
-"""The chat-record contract of design.md, and its validation.
+"""The chat-record contract of docs/design.md, and its validation.
 
 A record is ``{"id": str, "messages": [{"role", "content"}, ...], "meta": {...}}``;
 evaluation prompts drop the final assistant turn and may carry ``"reference"`` (the

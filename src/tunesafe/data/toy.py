@@ -1,4 +1,4 @@
-"""Generators of the embedded toy world's datasets (design.md, "The embedded toy world").
+"""Generators of the embedded toy world's datasets (docs/design.md, "The embedded toy world").
 
 Every dataset the study uses has a toy twin here, in the same chat-record format as the
 real one, so the same rules and code run on a laptop in minutes:

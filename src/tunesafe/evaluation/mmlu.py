@@ -76,6 +76,11 @@ def run_mmlu(model: str, out: str | os.PathLike, task: str = "mmlu", include_pat
              adapter: str | None = None, backend: str = "hf", num_fewshot: int = 0, batch_size: int = 16,
              limit: int | None = None, tensor_parallel_size: int = 1, seed: int = 1234) -> dict[str, Any]:
     """Accuracy on ``task`` (an lm-eval task or group), written as flat metrics JSON ``{"mmlu", "n", ...}``."""
+    from tunesafe.weights import check_model
+
+    check_model(model)
+    if adapter:
+        check_model(adapter, "adapter")
     import lm_eval
     from lm_eval.tasks import TaskManager
 

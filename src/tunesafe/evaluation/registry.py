@@ -3,7 +3,7 @@
 A metric is a :class:`Metric` (name, description, ``score(rows, **options) -> dict``) added
 with :func:`register`; adding a metric means one module that calls ``register(...)`` and one
 import line in ``tunesafe/evaluation/__init__.py``. :func:`evaluate_file` reads a
-generations file (design.md, "Data contracts": one JSON line per prompt with ``"id"``,
+generations file (docs/design.md, "Data contracts": one JSON line per prompt with ``"id"``,
 ``"messages"``, ``"response"``, ``"meta"`` and, where a metric needs it, ``"reference"``),
 checks the fields the metric needs line by line, and writes the flat metrics JSON
 ``{"<metric>": value, "n": count, ...settings}`` atomically.

@@ -1,4 +1,4 @@
-"""Generate responses for a prompt set and write the generations contract of design.md."""
+"""Generate responses for a prompt set and write the generations contract of docs/design.md."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from tunesafe.data.records import with_template
 from tunesafe.errors import TunesafeError
 from tunesafe.generation import SamplingSettings, load_engine
 from tunesafe.io import read_jsonl, write_jsonl
+from tunesafe.weights import check_model
 
 
 def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sampling: SamplingSettings,
@@ -40,6 +41,9 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
         if not row.get("messages") or row["messages"][-1]["role"] != "user":
             raise TunesafeError(f"{prompts_path}: record {i} must end with a user turn (an evaluation prompt)")
     prompts = [with_template(r["messages"], system_prompt, user_template) for r in rows]
+    check_model(model)
+    if adapter:
+        check_model(adapter, "adapter")
     model_engine = load_engine(engine, model, adapter=adapter, **engine_options)
     # Records with "assistant_prefix" (e.g. the MathIF intervention) continue that text: the
     # response is the prefix plus the model's continuation.

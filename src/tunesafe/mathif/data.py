@@ -108,7 +108,7 @@ def user_prompt(item: dict[str, Any], constraints: bool = True) -> str:
 
 
 def prompt_records(items: list[dict[str, Any]], constraints: bool = True) -> list[dict[str, Any]]:
-    """Evaluation prompts (design.md chat records) for ``tunesafe generate``, in item order."""
+    """Evaluation prompts (docs/design.md chat records) for ``tunesafe generate``, in item order."""
     return [{"id": it["key"], "messages": [{"role": "user", "content": user_prompt(it, constraints)}],
              "meta": {"subset": it["subset"], "n_constraints": it["n_constraints"], "constraints": constraints},
              "reference": str(it["answer"])} for it in items]

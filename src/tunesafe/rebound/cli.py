@@ -167,7 +167,9 @@ def _paper(path: str | None, key: str) -> dict:
 
 
 def _resistance_table(args: argparse.Namespace) -> None:
-    from tunesafe.errors import TunesafeError
+    from tunesafe.errors import TunesafeError, check_range
+
+    check_range("--tail", args.tail, 0, 1)  # a share of the run's steps
     from tunesafe.rebound.resistance import resistance_table
     from tunesafe.report.tables import to_markdown, write_table
 
@@ -184,6 +186,9 @@ def _resistance_table(args: argparse.Namespace) -> None:
 
 
 def _table(args: argparse.Namespace) -> None:
+    from tunesafe.errors import check_range
+
+    check_range("--epsilon", args.epsilon, 0, low_open=True)  # a KL threshold
     from tunesafe.rebound.report import cells_frame, paper_note, rebound_figure, rebound_table
     from tunesafe.report.tables import to_markdown, write_table
 

@@ -63,6 +63,10 @@ def model_kl(model_path: str, base_path: str, records: list[dict[str, Any]], max
     """:func:`token_kl` of two model directories (or ids) on prompt records with references."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from tunesafe.weights import check_model
+
+    check_model(model_path)
+    check_model(base_path, "base model")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     tokenizer = AutoTokenizer.from_pretrained(model_path)

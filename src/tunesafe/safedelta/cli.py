@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from tunesafe.errors import check_range
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("safedelta", help="Safe Delta (arXiv 2505.12038)")
@@ -52,6 +54,9 @@ def _safety_set(args: argparse.Namespace) -> None:
 
 def _hessian(args: argparse.Namespace) -> None:
     from tunesafe.errors import TunesafeError
+
+    check_range("--nsamples", args.nsamples, 1)
+    check_range("--max-length", args.max_length, 0)  # 0 = no truncation
     from tunesafe.safedelta.hessian import compute_hessians
 
     try:
@@ -67,6 +72,7 @@ def _hessian(args: argparse.Namespace) -> None:
 
 
 def _apply(args: argparse.Namespace) -> None:
+    check_range("--scale", args.scale, 0)
     from tunesafe.safedelta.apply import apply
 
     summary = apply(args.original, args.finetuned, args.hessian, args.scale, args.out,

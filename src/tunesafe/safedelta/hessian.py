@@ -38,6 +38,7 @@ from tunesafe.errors import TunesafeError
 from tunesafe.io import atomic_path, read_jsonl
 from tunesafe.safedelta.algorithm import PERCDAMP, HessianAccumulator, inverse_cholesky
 from tunesafe.safedelta.arch import architecture
+from tunesafe.weights import check_model
 
 
 def safety_set_from_generations(generations: list[dict[str, Any]], system_prompts: list[str]) -> list[dict[str, Any]]:
@@ -115,6 +116,7 @@ def compute_hessians(model_path: str, safety_path: str, nsamples: int, out_dir: 
     """One forward pass of the aligned model per safety sample; hooks accumulate H."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    check_model(model_path)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     dtype = torch.bfloat16 if device == "cuda" else torch.float32

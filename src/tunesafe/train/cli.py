@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _sft(args: argparse.Namespace) -> None:
-    from tunesafe.errors import TunesafeError
+    from tunesafe.errors import TunesafeError, check_range
     from tunesafe.train.sft import TrainSettings, train
 
     try:
@@ -42,6 +42,7 @@ def _sft(args: argparse.Namespace) -> None:
             raise TunesafeError(f"--save-at {spec!r}: expected FRACTION:DIR, e.g. 0.33:slices/theta1") from None
         if not path:
             raise TunesafeError(f"--save-at {spec!r}: expected FRACTION:DIR, e.g. 0.33:slices/theta1")
+        check_range(f"--save-at {path}: fraction", float(fraction), 0, 1, low_open=True)
     result = train(args.model, args.data, args.out, TrainSettings.from_dict(settings),
                    checkpoint_dir=args.checkpoint_dir, save_at=save_at, chat_template=args.chat_template)
     if args.summary:

@@ -35,7 +35,7 @@ import logging
 import math
 import random
 import shutil
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -45,71 +45,11 @@ from tqdm.auto import tqdm
 from tunesafe.data.records import with_template
 from tunesafe.errors import TunesafeError
 from tunesafe.io import atomic_path, read_jsonl, require_file
+from tunesafe.train.settings import PRECISIONS, LoraSettings, TrainSettings  # noqa: F401 (re-exported)
 from tunesafe.train.tokenize import collate, tokenize_chat
 
 log = logging.getLogger(__name__)
 DONE_MARKER = "complete.json"
-PRECISIONS = ("auto", "bf16", "pure_bf16", "fp32")
-
-
-@dataclass
-class LoraSettings:
-    """LoRA adapter (peft.LoraConfig) used when ``method == "lora"``."""
-
-    r: int = 8  # rank
-    alpha: int = 16  # scaling = alpha / r
-    dropout: float = 0.05
-    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
-
-
-@dataclass
-class TrainSettings:
-    """One fine-tuning run. Every field has the paper's value in config/paper.yaml."""
-
-    method: str = "full"  # "full" (all parameters) or "lora"
-    epochs: int = 1
-    lr: float = 5e-5
-    global_batch: int = 10  # examples per optimizer step, over all devices
-    micro_batch: int = 10  # examples per forward pass on one device
-    max_length: int = 512  # tokens per example, longer ones are truncated
-    weight_decay: float = 0.0  # AdamW
-    lr_gamma: float = 0.85  # StepLR: lr *= lr_gamma after every epoch
-    seed: int = 42
-    loss_on: str = "assistant"  # "assistant" (SFT) or "all" (pre-training the toy base)
-    save_every: int = 0  # optimizer steps between checkpoints; 0 = none
-    system_prompt: str | None = None  # added to records that have no system turn
-    precision: str = "auto"  # "auto" (bf16 autocast when supported), "bf16", "pure_bf16", "fp32"
-    lora: LoraSettings = field(default_factory=LoraSettings)
-
-    def __post_init__(self):
-        if isinstance(self.lora, dict):
-            self.lora = _from_dict(LoraSettings, self.lora, "lora")
-        checks = {
-            "method": self.method in ("full", "lora"),
-            "loss_on": self.loss_on in ("assistant", "all"),
-            "precision": self.precision in PRECISIONS,
-            "epochs": self.epochs >= 1,
-            "lr": self.lr > 0,
-            "micro_batch": self.micro_batch >= 1,
-            "global_batch": self.global_batch >= self.micro_batch and self.global_batch % self.micro_batch == 0,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise TunesafeError(f"train setting {name}={getattr(self, name)!r} is invalid "
-                                    f"(method: full|lora, loss_on: assistant|all, precision: {'|'.join(PRECISIONS)}, "
-                                    f"global_batch a multiple of micro_batch)")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainSettings:
-        return _from_dict(cls, d, "train settings")
-
-
-def _from_dict(cls, d: dict[str, Any], where: str):
-    names = {f.name for f in fields(cls)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise TunesafeError(f"{where}: unknown key {unknown[0]!r} (expected one of {sorted(names)})")
-    return cls(**d)
 
 
 def load_examples(paths: list[str], settings: TrainSettings, tokenizer) -> list[dict[str, list[int]]]:
@@ -161,6 +101,9 @@ def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainS
     from accelerate.utils import set_seed
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from tunesafe.weights import check_model
+
+    check_model(model_path)
     accelerator = Accelerator(mixed_precision=_mixed_precision(settings.precision))
     n_proc = accelerator.num_processes
     per_step = settings.micro_batch * n_proc  # examples per micro-step over all devices
