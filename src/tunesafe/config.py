@@ -62,6 +62,16 @@ def _must_be_in(value: str, key: str, names: Any, what: str) -> None:
 def _check_references(config: dict[str, Any]) -> None:
     """Cross-key checks JSON Schema cannot express: names that must exist elsewhere."""
     datasets = config["datasets"]
+    for which, spec in config["models"].items():
+        if isinstance(spec, dict) and "sft" in spec:
+            sft = spec["sft"]
+            if sft["model"] == which:
+                raise TunesafeError(f"config error: models.{which}.sft.model: {which!r} cannot be tuned from itself")
+            for d in sft["data"]:
+                _must_be_in(d, f"models.{which}.sft.data", datasets, "datasets")
+            if sft.get("train", {}).get("method", "full") != "full":
+                raise TunesafeError(f"config error: models.{which}.sft.train.method: must be full "
+                                    "(the model is used as full weights)")
     for name, bench in config["benchmarks"].items():
         if "dataset" not in bench:
             if bench["metric"] != "mmlu" and "generations" not in bench:

@@ -70,15 +70,26 @@ def is_toy(which):
     return config["models"][which] == "toy"
 
 
+def is_built(which):
+    """True when models.<which> is built by a rule of models.smk (gguf: a converted GGUF
+    file; sft: another models entry fine-tuned on config datasets)."""
+    return isinstance(config["models"][which], dict)
+
+
 def model_ref(which):
     """Path or hub id of models.<which> (aligned, base) as the CLI takes it."""
-    return f"results/models/toy/{which}" if is_toy(which) else config["models"][which]
+    if is_toy(which):
+        return f"results/models/toy/{which}"
+    if is_built(which):
+        return f"results/models/{next(iter(config['models'][which]))}/{which}"
+    return config["models"][which]
 
 
 def model_input(which):
-    """Snakemake input for models.<which>: the toy directory or a local directory; [] for hub ids."""
+    """Snakemake input for models.<which>: a directory built by the workflow or a local
+    one; [] for hub ids."""
     ref = model_ref(which)
-    return [ref] if is_toy(which) or os.path.isdir(ref) else []
+    return [ref] if is_toy(which) or is_built(which) or os.path.isdir(ref) else []
 
 
 def task_cfg(task):
@@ -276,8 +287,8 @@ def safedelta_finetune(wildcards):
 
 # --- Baselines (baselines.smk registers their variants) -----------------------------------
 
-BASE = config["baselines"]
-TRIGGER = BASE["bea_trigger"]
+BASE = config.get("baselines", {})  # optional: baselines.smk is included when it is set
+TRIGGER = BASE.get("bea_trigger")
 PAPER = "resources/paper_numbers.yaml"
 ROWS = ["original", "finetuned", "safeinstr", "bea", "safelora", "resta", "safedelta"]
 
@@ -309,8 +320,8 @@ def bea_variant(task):
 
 HARMFUL_TASKS = [t for t in ["purebad", "aoa"] if t in TASKS]
 BENIGN_TASKS = [t for t in ["dirty_summary", "math"] if t in TASKS]
-SWEEP = BASE["size_sweep"]
-PARETO = BASE["pareto"]
+SWEEP = BASE.get("size_sweep")
+PARETO = BASE.get("pareto", {})
 PARETO_SWEEPS = {m: PARETO.get(m, []) for m in ["safelora", "resta", "safedelta"]}
 
 
