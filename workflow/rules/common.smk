@@ -71,8 +71,8 @@ def is_toy(which):
 
 
 def is_built(which):
-    """True when models.<which> is built by a rule of models.smk (gguf: a converted GGUF
-    file; sft: another models entry fine-tuned on config datasets)."""
+    """True when models.<which> is built by models.smk (gguf = a converted GGUF
+    file, sft = another models entry fine-tuned on config datasets)."""
     return isinstance(config["models"][which], dict)
 
 
@@ -90,6 +90,23 @@ def model_input(which):
     one; [] for hub ids."""
     ref = model_ref(which)
     return [ref] if is_toy(which) or is_built(which) or os.path.isdir(ref) else []
+
+
+def built_spec(which, kind):
+    """models.<which>.<kind> (gguf or sft) of a model the workflow builds (models.smk)."""
+    spec = config["models"][which]
+    if not isinstance(spec, dict) or kind not in spec:
+        raise ValueError(f"config models.{which} is not a {kind} entry")
+    return spec[kind]
+
+
+def gguf_args(which):
+    spec = built_spec(which, "gguf")
+    return " ".join(
+        f"--{k} {shlex.quote(str(spec[k]))}"
+        for k in ("path", "package", "file", "sha256")
+        if spec.get(k)
+    )
 
 
 def task_cfg(task):
