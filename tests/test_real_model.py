@@ -218,3 +218,38 @@ def test_lm_eval_local_task_scores_as_the_log_likelihoods_say(smollm2, tokenizer
             scores.append(sum(logp[t - 1, ids[t]].item() for t in range(len(context), len(ids))))
         correct += int(max(range(len(choices)), key=scores.__getitem__) == answer)
     assert metrics["n"] == 4 and metrics["mmlu"] == pytest.approx(correct / 4)
+
+
+# --- config: models.<which> as gguf / sft entries (no network) --------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _smollm2_config() -> dict:
+    import yaml
+
+    return yaml.safe_load((REPO / "config" / "smollm2.yaml").read_text())
+
+
+def test_smollm2_config_is_valid_and_builds_both_models():
+    from tunesafe.config import validate_config
+
+    config = validate_config(_smollm2_config(), REPO / "config" / "schema.yaml")
+    assert config["models"]["base"]["gguf"]["file"] == MEMBER
+    assert config["models"]["aligned"]["sft"]["model"] == "base"
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda c: c["models"]["aligned"]["sft"].update(model="aligned"), "models.aligned.sft.model: 'aligned' cannot be tuned from itself"),
+    (lambda c: c["models"]["aligned"]["sft"].update(data=["nope"]), "models.aligned.sft.data: 'nope' is not in datasets"),
+    (lambda c: c["models"]["aligned"]["sft"]["train"].update(method="lora"), "models.aligned.sft.train.method: must be full"),
+    (lambda c: c["models"]["base"]["gguf"].update(path="x.gguf"), "models.base"),  # path and package: one of them
+    (lambda c: c["models"]["base"]["gguf"].update(sha256="abc"), "models.base"),
+])
+def test_bad_model_entries_are_named(edit, message):
+    from tunesafe.config import validate_config
+
+    config = _smollm2_config()
+    edit(config)
+    with pytest.raises(TunesafeError, match=f"^config error: {message}"):
+        validate_config(config, REPO / "config" / "schema.yaml")
