@@ -196,8 +196,8 @@ def test_lm_eval_local_task_scores_as_the_log_likelihoods_say(smollm2, tokenizer
 
     items = [("What is the capital of France?", ["Paris", "Rome", "Madrid", "Berlin"], 0),
              ("How many legs does a spider have?", ["Six", "Eight", "Four", "Ten"], 1),
-             ("Which animal says moo?", ["A dog", "A cat", "A cow", "A duck"], 2),
-             ("What colour is the sky on a clear day?", ["Green", "Red", "Yellow", "Blue"], 3)]
+             ("Which is a fruit?", ["a stone", "an apple", "a car", "a chair"], 1),
+             ("What do bees make?", ["milk", "bread", "silk", "honey"], 3)]
     records = tmp_path / "mc.jsonl"
     records.write_text("".join(json.dumps({"id": f"q{i}", "messages": [{"role": "user", "content": q}],
                                            "meta": {"choices": c, "answer": a}}) + "\n"
@@ -217,6 +217,8 @@ def test_lm_eval_local_task_scores_as_the_log_likelihoods_say(smollm2, tokenizer
                 logp = torch.log_softmax(model(torch.tensor([ids])).logits[0].float(), -1)
             scores.append(sum(logp[t - 1, ids[t]].item() for t in range(len(context), len(ids))))
         correct += int(max(range(len(choices)), key=scores.__getitem__) == answer)
+    # (the 135M model is right on three of these and picks the next choice on the spider
+    # question, so labels that are off by one score differently)
     assert metrics["n"] == 4 and metrics["mmlu"] == pytest.approx(correct / 4)
 
 
