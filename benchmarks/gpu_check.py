@@ -61,11 +61,15 @@ def hf_token_ids(model: str, texts: list[str], new_tokens: int) -> list[list[int
 
 
 def vllm_token_ids(model: str, texts: list[str], new_tokens: int) -> list[list[int]]:
+    from transformers import AutoTokenizer
     from vllm import LLM, SamplingParams
 
+    tok = AutoTokenizer.from_pretrained(model)
     llm = LLM(model=model, dtype="float32", seed=0, enforce_eager=True, gpu_memory_utilization=0.5)
     params = SamplingParams(temperature=0, max_tokens=new_tokens)
-    outs = llm.generate([{"prompt": t} for t in texts], params)
+    # the very token ids the hf side gets (no special tokens added by either engine)
+    prompts = [{"prompt_token_ids": tok(t, add_special_tokens=False)["input_ids"]} for t in texts]
+    outs = llm.generate(prompts, params)
     return [list(o.outputs[0].token_ids) for o in outs]
 
 
