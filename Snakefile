@@ -40,12 +40,19 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/cluster.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/toy.smk"
+include: "workflow/rules/models.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/finetune.smk"
 include: "workflow/rules/generate.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/safedelta.smk"
-include: "workflow/rules/baselines.smk"
+
+
+if "baselines" in config:  # the Safe Delta paper's baselines (optional)
+
+    include: "workflow/rules/baselines.smk"
+
+
 include: "workflow/rules/mathif.smk"  # after every rule file that registers a model variant
 include: "workflow/rules/rebound.smk"
 include: "workflow/rules/report.smk"

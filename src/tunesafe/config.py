@@ -79,6 +79,16 @@ def _check_references(config: dict[str, Any]) -> None:
         if spec.get("prompts") and (spec.get("system_prompt") or spec.get("user_template", "%s") != "%s"):
             raise TunesafeError(f"config error: datasets.{name}: an evaluation set (prompts: true) takes its prompt "
                                 "style from benchmarks.<name>.system_prompt / user_template, not from the dataset")
+    for which, spec in config["models"].items():
+        if isinstance(spec, dict) and "sft" in spec:
+            sft = spec["sft"]
+            if sft["model"] == which:
+                raise TunesafeError(f"config error: models.{which}.sft.model: {which!r} cannot be tuned from itself")
+            for d in sft["data"]:
+                _must_be_in(d, f"models.{which}.sft.data", datasets, "datasets")
+            if sft.get("train", {}).get("method", "full") != "full":
+                raise TunesafeError(f"config error: models.{which}.sft.train.method: must be full "
+                                    "(the model is used as full weights)")
     for name, bench in config["benchmarks"].items():
         if "dataset" not in bench:
             if bench["metric"] != "mmlu" and "generations" not in bench:

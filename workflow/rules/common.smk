@@ -73,15 +73,43 @@ def is_toy(which):
     return config["models"][which] == "toy"
 
 
+def is_built(which):
+    """True when models.<which> is built by models.smk (gguf = a converted GGUF
+    file, sft = another models entry fine-tuned on config datasets)."""
+    return isinstance(config["models"][which], dict)
+
+
 def model_ref(which):
     """Path or hub id of models.<which> (aligned, base) as the CLI takes it."""
-    return f"results/models/toy/{which}" if is_toy(which) else config["models"][which]
+    if is_toy(which):
+        return f"results/models/toy/{which}"
+    if is_built(which):
+        return f"results/models/{next(iter(config['models'][which]))}/{which}"
+    return config["models"][which]
 
 
 def model_input(which):
-    """Snakemake input for models.<which>: the toy directory or a local directory; [] for hub ids."""
+    """Snakemake input for models.<which>: a directory built by the workflow or a local
+    one; [] for hub ids."""
     ref = model_ref(which)
-    return [ref] if is_toy(which) or os.path.isdir(ref) else []
+    return [ref] if is_toy(which) or is_built(which) or os.path.isdir(ref) else []
+
+
+def built_spec(which, kind):
+    """models.<which>.<kind> (gguf or sft) of a model the workflow builds (models.smk)."""
+    spec = config["models"][which]
+    if not isinstance(spec, dict) or kind not in spec:
+        raise ValueError(f"config models.{which} is not a {kind} entry")
+    return spec[kind]
+
+
+def gguf_args(which):
+    spec = built_spec(which, "gguf")
+    return " ".join(
+        f"--{k} {shlex.quote(str(spec[k]))}"
+        for k in ("path", "package", "file", "sha256")
+        if spec.get(k)
+    )
 
 
 def task_cfg(task):
@@ -250,7 +278,9 @@ def system_prompt(wildcards):
 def user_template(wildcards):
     """The benchmark's user template, else the task's (AOA's "AOA, execute my instruction: %s")."""
     bench = BENCHMARKS[wildcards.benchmark]
-    return bench.get("user_template", task_cfg(wildcards.task).get("user_template", "%s"))
+    return bench.get(
+        "user_template", task_cfg(wildcards.task).get("user_template", "%s")
+    )
 
 
 # --- Evaluation ----------------------------------------------------------------------------
@@ -359,8 +389,8 @@ def safedelta_finetune(wildcards):
 
 # --- Baselines (baselines.smk registers their variants) -----------------------------------
 
-BASE = config["baselines"]
-TRIGGER = BASE["bea_trigger"]
+BASE = config.get("baselines", {})  # optional: baselines.smk is included when it is set
+TRIGGER = BASE.get("bea_trigger")
 PAPER = "resources/paper_numbers.yaml"
 ROWS = ["original", "finetuned", "safeinstr", "bea", "safelora", "resta", "safedelta"]
 
@@ -388,18 +418,18 @@ def bea_variant(task):
 
 HARMFUL_TASKS = [t for t in ["purebad", "aoa"] if t in TASKS]
 BENIGN_TASKS = [t for t in ["dirty_summary", "math"] if t in TASKS]
-SWEEP = BASE["size_sweep"]
-PARETO = BASE["pareto"]
+SWEEP = BASE.get("size_sweep")
+PARETO = BASE.get("pareto", {})
 PARETO_SWEEPS = {m: PARETO.get(m, []) for m in ["safelora", "resta", "safedelta"]}
 
 
 # Safe LoRA's layer selection of the table variant (official default: the 10 layers of lowest
 # cosine, "number"; "threshold": the layers with cos <= threshold) as a directory name.
-SAFELORA = BASE["safelora"]
+SAFELORA = BASE.get("safelora", {})  # the baselines section is optional
 SAFELORA_SELECTION = (
     f"n{SAFELORA['num_layers']}"
     if SAFELORA.get("select", "threshold") == "number"
-    else f"t{SAFELORA['threshold']}"
+    else f"t{SAFELORA.get('threshold')}"
 )
 
 

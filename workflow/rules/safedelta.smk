@@ -116,7 +116,10 @@ rule safedelta:
 
 
 TABLES += expand("results/tables/safedelta_ablation.{ext}", ext=["csv", "md"])
-TABLES += expand("results/figures/safedelta_scale_sweep.{ext}", ext=["pdf", "png"])
+if SD["sweep_scales"] and SD["sweep_tasks"]:
+    TABLES += expand(
+        "results/figures/safedelta_scale_sweep.{ext}", ext=["pdf", "png"]
+    )
 
 
 rule safedelta_ablation_table:

@@ -84,6 +84,9 @@ def model_entry(role: str, ref: str) -> dict[str, Any]:
     if Path(ref).exists():
         entry["path"] = ref
         entry.update(sha256_tree(ref))
+        source = Path(ref) / "gguf_source.json"  # a converted GGUF file (tunesafe.gguf): package, version, sha256
+        if source.is_file():
+            entry["gguf_source"] = json.loads(source.read_text())
     else:
         entry["id"] = ref
         entry["revision"] = hub_revision(ref)
