@@ -48,7 +48,7 @@ import difflib
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,30 +220,31 @@ def _json_rows(path: Path) -> list[tuple[int, Any]]:
     return out
 
 
-def _csv_rows(path: Path) -> list[tuple[int, Any]]:
-    """Non-blank rows of a headerless CSV as ``{"prompt", "category", "row"}``."""
-    out = []
+def _nonblank_csv(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, fields)`` of the non-blank rows of a CSV file."""
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         for fields in reader:
-            if not any(field.strip() for field in fields):
-                continue
-            out.append((reader.line_num, {"prompt": fields[0], "category": path.stem, "row": len(out)}))
+            if any(field.strip() for field in fields):
+                yield reader.line_num, fields
+
+
+def _csv_rows(path: Path) -> list[tuple[int, Any]]:
+    """Non-blank rows of a headerless CSV as ``{"prompt", "category", "row"}``."""
+    out = []
+    for line, fields in _nonblank_csv(path):
+        out.append((line, {"prompt": fields[0], "category": path.stem, "row": len(out)}))
     return out
 
 
 def _advbench_rows(path: Path) -> list[tuple[int, Any]]:
     """AdvBench rows as ``{"goal", "target", "row"}``; a first row ``goal,target`` is the header."""
     out = []
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        for fields in reader:
-            if not any(field.strip() for field in fields):
-                continue
-            if reader.line_num == 1 and [x.strip().lower() for x in fields[:2]] == ["goal", "target"]:
-                continue
-            target = fields[1] if len(fields) > 1 else ""
-            out.append((reader.line_num, {"goal": fields[0], "target": target, "row": len(out)}))
+    for line, fields in _nonblank_csv(path):
+        if line == 1 and [x.strip().lower() for x in fields[:2]] == ["goal", "target"]:
+            continue
+        target = fields[1] if len(fields) > 1 else ""
+        out.append((line, {"goal": fields[0], "target": target, "row": len(out)}))
     return out
 
 
