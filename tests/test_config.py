@@ -72,15 +72,20 @@ def test_dangling_reference_is_named():
     assert "finetune.tasks.math.data: 'gsm8k_trian' is not in datasets" in msg
 
 
-def test_snakemake_stops_with_one_line_naming_the_key(tmp_path):
-    bad = copy.deepcopy(TOY)
-    bad["generation"]["engin"] = "hf"
+def _dry_run_config_errors(tmp_path, config: dict) -> list[str]:
+    """The "config error" lines of a failing `snakemake -n` on ``config``."""
     path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(bad))
+    path.write_text(yaml.safe_dump(config))
     snakemake = str(Path(sys.executable).with_name("snakemake"))
     run = subprocess.run([snakemake, "-n", "--configfile", str(path)], cwd=REPO, capture_output=True, text=True)
     assert run.returncode != 0
-    lines = [line for line in (run.stdout + run.stderr).splitlines() if "config error" in line]
+    return [line for line in (run.stdout + run.stderr).splitlines() if "config error" in line]
+
+
+def test_snakemake_stops_with_one_line_naming_the_key(tmp_path):
+    bad = copy.deepcopy(TOY)
+    bad["generation"]["engin"] = "hf"
+    lines = _dry_run_config_errors(tmp_path, bad)
     assert lines == ["config error: generation.engin: unknown key; did you mean 'engine'? (expected one of: batch_size, engine, tensor_parallel_size)"]
 
 
@@ -128,12 +133,7 @@ def test_snakemake_checks_every_finetune_setting_when_parsed(tmp_path):
     """global_batch % micro_batch (checked inside the training job too) stops `snakemake -n`."""
     bad = copy.deepcopy(TOY)
     bad["finetune"]["tasks"]["aoa"]["train"].update(global_batch=12, micro_batch=5)
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(bad))
-    snakemake = str(Path(sys.executable).with_name("snakemake"))
-    run = subprocess.run([snakemake, "-n", "--configfile", str(path)], cwd=REPO, capture_output=True, text=True)
-    assert run.returncode != 0
-    lines = [line for line in (run.stdout + run.stderr).splitlines() if "config error" in line]
+    lines = _dry_run_config_errors(tmp_path, bad)
     assert len(lines) == 1 and lines[0].startswith(
         "config error: finetune.tasks.aoa.train: train setting global_batch=12 is invalid"), lines
 
