@@ -37,6 +37,7 @@ if not workflow.overwrite_configfiles:
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/process_server.smk"
 include: "workflow/rules/cluster.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/toy.smk"

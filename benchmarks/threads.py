@@ -37,21 +37,32 @@ from test_workflow import small_toy_config  # noqa: E402
 STUDIES = {"small": (small_toy_config, []), "tiny": (tiny_toy_config, [TARGET])}
 
 
-def study(work: Path, name: str, threads: int, cores: int) -> float:
+def study(work: Path, name: str, overrides: dict, cores: int) -> float:
+    """Run toy study ``name`` in ``work`` with the config keys ``overrides``; its wall seconds."""
     for item in ["Snakefile", "workflow", "config", "resources", "envs"]:
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     make_config, targets = STUDIES[name]
     config = make_config()
-    config["threads"] = threads
+    config.update(overrides)
     (work / "small.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     start = time.perf_counter()
     run = subprocess.run([SNAKEMAKE, *targets, "--cores", str(cores), "--configfile", "small.yaml"], cwd=work,
                          capture_output=True, text=True, env=ENV)
     wall = time.perf_counter() - start
     if run.returncode != 0:
-        sys.exit(f"{work}: snakemake failed with threads={threads}:\n{run.stderr[-3000:]}")
+        sys.exit(f"{work}: snakemake failed with {overrides}:\n{run.stderr[-3000:]}")
     return wall
+
+
+def compare(first: Path, other: Path) -> None:
+    """Print which result tables and metric files differ between two runs."""
+    for kind in ("tables", "metrics"):
+        files = sorted(str(p.relative_to(first / "results" / kind))
+                       for p in (first / "results" / kind).rglob("*") if p.is_file())
+        differ = [f for f in files if not filecmp.cmp(first / "results" / kind / f,
+                                                      other / "results" / kind / f, shallow=False)]
+        print(f"results/{kind}: {len(files)} files, differing: {', '.join(differ) or 'none'}")
 
 
 def main() -> None:
@@ -66,17 +77,12 @@ def main() -> None:
     for threads in args.threads:
         dirs[threads] = base / f"threads{threads}"
         dirs[threads].mkdir(parents=True)
-        walls[threads] = study(dirs[threads], args.study, threads, args.cores)
+        walls[threads] = study(dirs[threads], args.study, {"threads": threads}, args.cores)
         print(f"threads={threads} --cores {args.cores}: {walls[threads]:.0f} s", flush=True)
     first = args.threads[0]
     for threads in args.threads[1:]:
         print(f"ratio threads={threads} / threads={first}: {walls[threads] / walls[first]:.2f}")
-        for kind in ("tables", "metrics"):
-            files = sorted(str(p.relative_to(dirs[first] / "results" / kind))
-                           for p in (dirs[first] / "results" / kind).rglob("*") if p.is_file())
-            differ = [f for f in files if not filecmp.cmp(dirs[first] / "results" / kind / f,
-                                                          dirs[threads] / "results" / kind / f, shallow=False)]
-            print(f"results/{kind}: {len(files)} files, differing: {', '.join(differ) or 'none'}")
+        compare(dirs[first], dirs[threads])
     if not args.keep:
         shutil.rmtree(base)
 

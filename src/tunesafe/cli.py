@@ -38,10 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and os.environ.get("TUNESAFE_SERVER"):  # a workflow job: run it as a fork
+        from tunesafe.server import delegate  # of the warm server (tunesafe.server)
+
+        status = delegate(sys.argv[1:], os.environ["TUNESAFE_SERVER"])
+        if status is not None:
+            return status
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     if args.threads:  # before torch is imported, so its thread pools take it
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)
+        if "torch" in sys.modules:  # already imported (a fork of the server): tell it directly
+            sys.modules["torch"].set_num_threads(args.threads)
     try:
         if args.gpus:  # before torch is imported, so CUDA sees only the job's devices
             from tunesafe.cluster import gpus, launch
