@@ -27,9 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_sweep)
     _add_baseline_parsers(sub)
 
-    from tunesafe.report.mathif_cli import add_commands  # tunesafe report mathif
+    from tunesafe.mathif.cli import add_report_command  # tunesafe report mathif: the arm's tables
 
-    add_commands(sub)
+    add_report_command(sub)
 
 
 def _add_baseline_parsers(sub: argparse._SubParsersAction) -> None:
@@ -63,12 +63,9 @@ def _add_baseline_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _paper(spec: str | None):
-    if not spec:
-        return None
-    from tunesafe.report.tables import load_paper_numbers
+    from tunesafe.report.paper import paper_numbers
 
-    path, _, key = spec.partition(":")
-    return load_paper_numbers(path, key)
+    return paper_numbers(spec)
 
 
 def _write(df, prefix: str) -> None:
