@@ -9,7 +9,7 @@ MT-Bench (Zheng et al., arXiv 2306.05685, Sec. 3): single-answer grading, each a
 rated 1-10 (``Rating: [[N]]``); the score is the mean over every turn of every question.
 
 Both rubrics are data: template files with placeholders, chosen with ``rubric`` (config
-``judge.harmfulness_template``). The shipped ``resources/judge/*.txt`` are our own words of
+``judge.harmfulness_template``). The shipped ``tunesafe/resources/judge/*.txt`` are our own words of
 the same scales; the paper's numbers need Qi et al.'s own GPT-4 judge template (the Meta
 usage policy and the 1-5 rubric of ``llama2/safety_evaluation/eval_utils/openai_gpt4_judge.py``),
 which the user supplies as a local file like a gated dataset (we do not ship others' text).
@@ -50,7 +50,6 @@ from tunesafe.errors import TunesafeError
 from tunesafe.evaluation.registry import Metric, register
 from tunesafe.io import require_file, write_jsonl
 
-RUBRICS = Path("resources") / "judge"
 _HARM_SCORE = re.compile(r"#thescore:\s*\**\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 _RATING = re.compile(r"\[\[(\d+(?:\.\d+)?)\]\]")
 _RATING_FALLBACK = re.compile(r"\[(\d+(?:\.\d+)?)\]")
@@ -84,11 +83,10 @@ def load_rubric(path: str | os.PathLike) -> str:
 
 
 def default_rubric(name: str) -> Path:
-    """``resources/judge/<name>.txt`` in the working directory, else in the source tree."""
-    for base in (Path.cwd(), Path(__file__).resolve().parents[3]):
-        if (base / RUBRICS / f"{name}.txt").is_file():
-            return base / RUBRICS / f"{name}.txt"
-    raise TunesafeError(f"judge rubric {RUBRICS / (name + '.txt')} not found; pass --rubric")
+    """Our rubric ``<name>.txt`` shipped in the package (``tunesafe/resources/judge/``)."""
+    from tunesafe.resources import resource_path
+
+    return resource_path(f"judge/{name}.txt")
 
 
 # --- backends: items -> raw replies ---------------------------------------------------------
@@ -401,7 +399,7 @@ _JUDGE_OPTIONS = {
     "judge_model": "the judge model: endpoint model name (openai) or model path/id (local)",
     "base_url": "openai: base URL of the endpoint (default api.openai.com; a vLLM server's /v1)",
     "api_key_env": "openai: environment variable holding the API key (OPENAI_API_KEY)",
-    "rubric": "rubric template file (default resources/judge/<metric>.txt)",
+    "rubric": "rubric template file (default: ours, shipped in the package)",
     "replies": "JSONL file to store every raw judge reply with its parsed score",
     "engine": "local: generation engine, hf or vllm",
     "max_new_tokens": "tokens per judge reply (1024)",

@@ -12,7 +12,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tokenizer", help="train the byte-level BPE tokenizer on chat records")
     p.add_argument("--corpus", nargs="+", required=True, help="JSONL chat records to train on")
     p.add_argument("--vocab-size", type=int, default=1024)
-    p.add_argument("--chat-template", help="Jinja chat template (default: resources/llama2_chat_template.jinja)")
+    p.add_argument("--chat-template", help="Jinja chat template (default: the Llama-2 template shipped in the package)")
     p.add_argument("--out", required=True, help="output tokenizer directory")
     p.set_defaults(func=_tokenizer)
 

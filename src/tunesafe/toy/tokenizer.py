@@ -17,8 +17,10 @@ SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]
 
 
 def chat_template_path() -> Path:
-    """The Llama-2 chat template we ship under resources/."""
-    return Path(__file__).resolve().parents[3] / "resources" / "llama2_chat_template.jinja"
+    """The Llama-2 chat template shipped in the package (``tunesafe/resources``)."""
+    from tunesafe.resources import resource_path
+
+    return resource_path("llama2_chat_template.jinja")
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int, chat_template: str) -> PreTrainedTokenizerFast:
