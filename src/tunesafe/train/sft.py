@@ -88,8 +88,9 @@ def _epoch_order(n: int, seed: int, epoch: int, multiple: int) -> list[int]:
 
 def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainSettings,
           checkpoint_dir: str | None = None, save_at: dict[float, str] | None = None,
-          chat_template: str | None = None) -> dict[str, Any]:
-    """Fine-tune ``model_path`` on ``data_paths``; write the result to ``out_dir``.
+          chat_template: str | None = None, summary_path: str | None = None) -> dict[str, Any]:
+    """Fine-tune ``model_path`` on ``data_paths``; write the result to ``out_dir``, and a copy
+    of its ``train_summary.json`` to ``summary_path`` when given.
 
     ``save_at`` maps fractions of the run in (0, 1] to directories that get a model snapshot
     after ``max(1, round(fraction * total_steps))`` optimizer steps. ``chat_template`` (a
@@ -153,6 +154,9 @@ def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainS
     summary = {"steps": step, "final_loss": last_loss, "resumed_from": resumed_from,
                "examples": len(examples), "settings": asdict(settings), "losses": losses}
     _save_model(accelerator, model, tokenizer, out_dir, summary)
+    if summary_path and accelerator.is_main_process:
+        with atomic_path(summary_path) as tmp:
+            shutil.copyfile(Path(out_dir) / "train_summary.json", tmp)
     if accelerator.is_main_process and ckpt_root and ckpt_root.exists():
         shutil.rmtree(ckpt_root)  # the final model supersedes every checkpoint
     return {"steps": step, "final_loss": last_loss, "resumed_from": resumed_from}
