@@ -88,14 +88,9 @@ def item_frame(root: str | Path, models: list[str]) -> pd.DataFrame:
 
 
 def _save(fig, prefix: Path) -> None:
-    import matplotlib.pyplot as plt
+    from tunesafe.report.figures import save_figure
 
-    from tunesafe.io import atomic_path
-
-    for ext in ("pdf", "png"):
-        with atomic_path(prefix.with_suffix(f".{ext}")) as tmp:
-            fig.savefig(tmp, format=ext, dpi=150)
-    plt.close(fig)
+    save_figure(fig, prefix)
 
 
 def _panels(df: pd.DataFrame, by: str, xlabel: str, prefix: Path, kind: str = "line") -> pd.DataFrame:
