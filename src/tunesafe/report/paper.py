@@ -20,10 +20,10 @@ def load_paper_numbers(path: str | Path, key: str) -> Any:
     """The entry ``key`` (dotted: ``safedelta.table1``) of a paper-numbers YAML file."""
     import yaml
 
-    from tunesafe.io import require_file
-
+    if not Path(path).is_file():
+        raise TunesafeError(f"{path}: paper numbers file not found (wanted its entry {key!r})")
     try:
-        data = yaml.safe_load(require_file(path, "paper numbers").read_text(encoding="utf-8"))
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise TunesafeError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     for part in key.split("."):
