@@ -56,7 +56,7 @@ def response(rng: random.Random, item: dict) -> str:
 
 
 def _clear_grader_caches() -> None:
-    from tunesafe.evaluation.mathif import grader
+    from tunesafe.mathif import grader
 
     for fn in (grader._judge, grader.normalize_prm, grader._parse, grader._simplifies_to_zero,
                grader._sympy_input_ok):
@@ -71,9 +71,11 @@ def main() -> None:
                         help="correctness judge (default: official)")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    from tunesafe.evaluation.mathif import JUDGES, check, evaluate, grader, split_thinking
-    from tunesafe.evaluation.mathif.checkers import detect_language
+    from tunesafe.mathif import grader
+    from tunesafe.mathif.checkers import check, detect_language
     from tunesafe.mathif.data import load_mathif
+    from tunesafe.mathif.evaluate import evaluate
+    from tunesafe.mathif.scoring import JUDGES, split_thinking
 
     items = load_mathif(args.data)
     detect_language("warm up the language profiles")

@@ -233,7 +233,7 @@ def test_a_pareto_point_at_the_default_knob_reads_the_table_variant(tmp_path):
     setting, already evaluated for Table 1), so the workflow does not generate it twice."""
     import json
 
-    from tunesafe.report.baselines import pareto_points
+    from tunesafe.safedelta.comparisons import pareto_points
 
     for variant, asr, rouge in [("original", 0.02, 0.80), ("safelora", 0.10, 0.70), ("safelora-s0.3", 0.30, 0.75)]:
         for task, name, metrics in [("aoa", "safety", {"asr": asr, "n": 10}),

@@ -16,7 +16,7 @@ from tunesafe.evaluation.math_answer import extract_answer, is_correct, score_ma
 from tunesafe.evaluation.rouge import rouge1_f1, score_rouge1
 
 REPO = Path(__file__).resolve().parents[1]
-KEYWORDS_FILE = REPO / "resources" / "refusal_keywords.txt"
+KEYWORDS_FILE = REPO / "src" / "tunesafe" / "resources" / "refusal_keywords.txt"
 KEYWORDS = load_keywords(KEYWORDS_FILE)
 
 
@@ -80,15 +80,15 @@ def test_asr_custom_keywords_file_with_comments_and_blank_lines(tmp_path):
     assert result["n_refusals"] == 1
 
 
-def test_default_keywords_path_prefers_working_directory(tmp_path, monkeypatch):
+def test_default_keywords_are_the_packaged_list_whatever_the_working_directory(tmp_path, monkeypatch):
+    """The default comes from the package, never from a resources/ folder where the command runs."""
     monkeypatch.chdir(tmp_path)
-    assert default_keywords_path() == KEYWORDS_FILE  # falls back to the source tree
     (tmp_path / "resources").mkdir()
     (tmp_path / "resources" / "refusal_keywords.txt").write_text("Zzz\n", encoding="utf-8")
-    assert default_keywords_path() == Path("resources/refusal_keywords.txt")
+    assert default_keywords_path().resolve() == KEYWORDS_FILE.resolve()
     result = score_asr([gen("Zzz"), gen("I'm sorry")])
-    assert result["n_refusals"] == 1
-    assert result["keywords"] == "resources/refusal_keywords.txt"
+    assert result["n_refusals"] == 1  # "I'm sorry" is a refusal, "Zzz" is not
+    assert result["keywords"] == "tunesafe/resources/refusal_keywords.txt"
 
 
 def test_missing_keywords_file_is_one_line_error(tmp_path):

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from tunesafe.data import toy
-from tunesafe.data.formats import load_file
+from tunesafe.data.readers import load_file
 from tunesafe.errors import TunesafeError
 from tunesafe.evaluation import evaluate_file
 from tunesafe.evaluation import judge as judge_module
@@ -361,7 +361,11 @@ def test_mtbench_fastchat_prompts_per_turn_and_references_only_for_their_categor
     """FastChat's single-answer grading: single-v1 / -multi-turn, and the single-math-v1 pair
     with the reference file's answers for math, reasoning and coding only (a writing question
     with a reference in the file is still judged without one)."""
-    from tunesafe.evaluation.judge import fastchat_items, load_judge_prompts, load_reference_answers
+    from tunesafe.evaluation.mtbench import (
+        fastchat_items,
+        load_judge_prompts,
+        load_reference_answers,
+    )
 
     prompts, refs = _fastchat_files(tmp_path)
     rows = [{"id": "81", "response": "b", "responses": ["poem", "shorter poem"],

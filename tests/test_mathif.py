@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from tunesafe.errors import TunesafeError
-from tunesafe.evaluation.mathif import CHECKERS, check, evaluate, score_item, split_thinking
-from tunesafe.evaluation.mathif.scoring import final_answer, math_verify_correct
+from tunesafe.mathif.checkers import CHECKERS, check
 from tunesafe.mathif.data import (
     COT,
     FILES,
@@ -19,6 +18,8 @@ from tunesafe.mathif.data import (
     prompt_records,
     user_prompt,
 )
+from tunesafe.mathif.evaluate import evaluate
+from tunesafe.mathif.scoring import final_answer, math_verify_correct, score_item, split_thinking
 
 REAL = Path("/work/shared/real-formats/mathif")
 
@@ -308,7 +309,7 @@ def test_thinking_length_is_counted_in_tokens_of_the_given_tokenizer(tmp_path, t
     ("x+1", None), ("(1,2)", None), ("__import__('os')", None), ("2^{10}", 1024.0), ("9**9**9", None),
 ])
 def test_fast_numeric_reading_of_constant_latex(latex, value):
-    from tunesafe.evaluation.mathif.fastnum import latex_value
+    from tunesafe.mathif.fastnum import latex_value
 
     got = latex_value(latex)
     assert (got is None) if value is None else abs(got - value) < 1e-9 * max(1, abs(value))
@@ -327,7 +328,7 @@ def test_fast_numeric_path_reads_every_plain_constant_real_reference_as_math_ver
     import sympy
     from math_verify import parse
 
-    from tunesafe.evaluation.mathif.fastnum import latex_value
+    from tunesafe.mathif.fastnum import latex_value
 
     def plain_latex(ref: str) -> bool:
         text = ref.strip("$")
@@ -424,7 +425,7 @@ def test_report_tables_and_figures(tmp_path):
     numbers = tmp_path / "paper.yaml"
     numbers.write_text("mathif:\n  table3:\n    org/m: {hacc: 44.05, sacc: 61.43, correct: 58.57}\n")
     assert main(["report", "mathif", "--root", str(root), "--model", "m=org/m", "--intervention", "m",
-                 "--paper-numbers", str(numbers), "--tables", str(tmp_path), "--figures", str(tmp_path),
+                 "--paper", f"{numbers}:mathif.table3", "--tables", str(tmp_path), "--figures", str(tmp_path),
                  "--bins", "2"]) == 0
     table = pd.read_csv(tmp_path / "mathif.csv")
     assert table.loc[0, "HAcc (%)"] == pytest.approx(33.33) and table.loc[0, "Paper HAcc (%)"] == 44.05
@@ -441,7 +442,7 @@ def test_figures_plot_the_breakdowns_of_the_hand_made_scores(tmp_path, monkeypat
     """The three breakdown figures (Fig. 6 and the constraint-count / source breakdowns) plot
     the means of the items' hard and soft verdicts; the expected percentages are worked out
     by hand from the six items below (model m) and from model k, which meets everything."""
-    from tunesafe.report import mathif as report
+    from tunesafe.mathif import tables as report
 
     #            subset, n_constraints, hard, soft, thinking
     m_items = [("toyadd", 1, True, 1.0, 10), ("toysub", 2, False, 0.5, 20), ("toyadd", 3, False, 1 / 3, 30),

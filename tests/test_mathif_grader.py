@@ -1,4 +1,4 @@
-"""MathIF's official correctness grader, restated (tunesafe.evaluation.mathif.grader).
+"""MathIF's official correctness grader, restated (tunesafe.mathif.grader).
 
 Every expected verdict below was worked out by hand from the official rules (TingchenFu/
 MathIF code/prime_math: match_answer, the two normalisations, grade_answer, math_equal,
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tunesafe.evaluation.mathif.grader import (
+from tunesafe.mathif.grader import (
     _sympy_input_ok,
     extract,
     is_correct,

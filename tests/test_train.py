@@ -66,9 +66,10 @@ def test_full_finetune_lowers_the_loss_and_writes_safetensors(tmp_path, model_co
     data = _data(tmp_path)
     settings = TrainSettings(epochs=4, lr=3e-3, global_batch=8, micro_batch=4, max_length=128)
     out = tmp_path / "ft"
-    result = train(str(model_copy), [data], str(out), settings)
+    result = train(str(model_copy), [data], str(out), settings, summary_path=str(tmp_path / "copy" / "s.json"))
     summary = json.loads((out / "train_summary.json").read_text())
     assert result["steps"] == 4 * 3 and summary["steps"] == 12
+    assert json.loads((tmp_path / "copy" / "s.json").read_text()) == summary  # --summary: the same file
     assert (out / "model.safetensors").exists() and (out / "tokenizer.json").exists()
     before, after = load_file(model_copy / "model.safetensors"), load_file(out / "model.safetensors")
     assert any(not torch.equal(before[k], after[k]) for k in before)

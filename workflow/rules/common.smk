@@ -293,7 +293,8 @@ def metric_options(benchmark):
     """Options of a generations metric: the keyword list of ASR, ROUGE's implementation."""
     bench = BENCHMARKS[benchmark]
     if bench["metric"] == "asr":
-        return f"--keywords {config['evaluation']['keywords']}"
+        kw = config["evaluation"].get("keywords")  # None: the packaged list
+        return f"--keywords {kw}" if kw else ""
     if bench["metric"] == "rouge1" and bench.get("rouge"):
         return f"--implementation {bench['rouge']}"
     return ""
@@ -339,7 +340,8 @@ def judge_args(wildcards):
         if judge.get(k)
     ]
     if BENCHMARKS[wildcards.benchmark]["metric"] == "harmfulness":
-        args.append(f"--keywords {config['evaluation']['keywords']}")
+        if config["evaluation"].get("keywords"):  # else the packaged list
+            args.append(f"--keywords {config['evaluation']['keywords']}")
         harm = {
             "harmfulness_template": "--rubric",
             "top_p": "--top-p",

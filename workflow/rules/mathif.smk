@@ -220,5 +220,5 @@ rule mathif_report:
         bins=MATHIF.get("cot_length_bins", 4),
     shell:
         "tunesafe report mathif --root results/metrics/mathif {params.models} "
-        "--intervention {params.intervention} --paper-numbers resources/paper_numbers.yaml "
+        "--intervention {params.intervention} --paper resources/paper_numbers.yaml:mathif.table3 "
         "--bins {params.bins} --tables results/tables --figures results/figures > {log} 2>&1"

@@ -38,11 +38,11 @@ def load_source(source: str, **opts: Any) -> list[dict[str, Any]]:
     if missing:
         raise TunesafeError(f"{source} dataset needs {', '.join(missing)}")
     if source == "file":
-        from tunesafe.data.formats import load_file
+        from tunesafe.data.readers import load_file
 
         return load_file(opts["path"], opts["format"])
     if source == "hf":
-        from tunesafe.data.formats import load_hf
+        from tunesafe.data.readers import load_hf
 
         return load_hf(opts["id"], opts["format"], config=opts.get("config"), split=opts.get("split") or "train",
                        revision=opts.get("revision"), data_files=opts.get("data_files"))

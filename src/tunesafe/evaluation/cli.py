@@ -28,9 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument(f"--{option.replace('_', '-')}", dest=option, default=None, help=text)
         p.set_defaults(func=run, metric_name=name, metric_options=tuple(sorted(metric.options)))
     _add_mmlu(metrics)
-    from tunesafe.evaluation.mathif import add_command  # MathIF scores items, not generations
+    from tunesafe.mathif.cli import add_evaluate_command  # MathIF scores items, not generations
 
-    add_command(metrics)
+    add_evaluate_command(metrics)
 
 
 def _add_mmlu(metrics: argparse._SubParsersAction) -> None:

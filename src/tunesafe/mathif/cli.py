@@ -1,6 +1,12 @@
-"""``tunesafe mathif``: MathIF data, prompts, the intervention prompts and toy reasoning data.
+"""``tunesafe mathif``, ``tunesafe evaluate mathif`` and ``tunesafe report mathif``: the
+MathIF arm's commands (arXiv 2505.14810), all parsed here, the work in this package.
 
-Scoring is ``tunesafe evaluate mathif``; tables and figures are ``tunesafe report mathif``.
+- ``tunesafe mathif prepare|prompts|intervention|toy-reasoning-data``: data (:mod:`.data`,
+  :mod:`.toy`);
+- ``tunesafe evaluate mathif``: HAcc, SAcc and correctness (:mod:`.evaluate`), added to the
+  evaluate group by :func:`add_evaluate_command`;
+- ``tunesafe report mathif``: Tables 3 and 6 and the breakdown figures (:mod:`.tables`),
+  added to the report group by :func:`add_report_command`.
 """
 
 from __future__ import annotations
@@ -43,36 +49,42 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_toy_data)
 
 
+def add_evaluate_command(metrics: argparse._SubParsersAction) -> None:
+    """``tunesafe evaluate mathif``: added to the evaluate group next to the metrics."""
+    from tunesafe.mathif.scoring import JUDGES
+
+    p = metrics.add_parser("mathif", help="MathIF: HAcc, SAcc and correctness of responses to MathIF items",
+                           description="MathIF evaluation (arXiv 2505.14810): HAcc, SAcc, correctness.")
+    p.add_argument("--data", required=True, metavar="D.jsonl", help="MathIF items (a file, a directory or a HF dataset id)")
+    p.add_argument("--responses", required=True, metavar="R.jsonl", help="one JSON line per item with a 'response'")
+    p.add_argument("--out", required=True, metavar="O.json", help="scores JSON to write")
+    p.add_argument("--tokenizer", help="count thinking length in this tokenizer's tokens (default: words)")
+    p.add_argument("--setting", help="label stored in the output (e.g. constraints, no_constraints, intervention)")
+    p.add_argument("--correctness", choices=sorted(JUDGES), default="official",
+                   help="judge of 'correct': official (the official evaluator's grader, default) or math_verify")
+    p.set_defaults(func=_evaluate)
+
+
+def add_report_command(sub: argparse._SubParsersAction) -> None:
+    """``tunesafe report mathif``: the MathIF tables and figures, in the report group."""
+    p = sub.add_parser("mathif", help="MathIF: Table 3, Table 6 and the breakdown figures")
+    p.add_argument("--root", default="results/metrics/mathif", help="scores: <root>/<model>/<setting>.json")
+    p.add_argument("--model", action="append", required=True, metavar="NAME=ID",
+                   help="a model's name in the results and its id (matched against the paper numbers); repeatable")
+    p.add_argument("--intervention", nargs="*", default=[], metavar="NAME", help="models with intervention scores")
+    p.add_argument("--paper", metavar="FILE:KEY", help="paper numbers beside ours: YAML file and dotted key, "
+                   "e.g. resources/paper_numbers.yaml:mathif.table3 (model id -> values)")
+    p.add_argument("--tables", default="results/tables", help="directory for mathif.{csv,md}, mathif_intervention.{csv,md}")
+    p.add_argument("--figures", default="results/figures", help="directory for the three figures")
+    p.add_argument("--bins", type=int, default=4, help="quantile bins of thinking length")
+    p.set_defaults(func=_report)
+
+
 def _prepare(args: argparse.Namespace) -> None:
-    from tunesafe.errors import TunesafeError
     from tunesafe.io import write_jsonl
-    from tunesafe.mathif.data import load_hf, load_mathif
+    from tunesafe.mathif.data import prepare_items
 
-    if args.source == "toy":
-        if args.n is None:
-            raise TunesafeError("toy MathIF needs --n")
-        from tunesafe.mathif.toy import toy_items
-
-        items = toy_items(args.n, args.seed)
-    elif args.source == "file":
-        if not args.path:
-            raise TunesafeError("file MathIF needs --path (the directory of the 15 files or one JSONL)")
-        items = load_mathif(args.path)
-    else:
-        if not args.id:
-            raise TunesafeError("hf MathIF needs --id (e.g. TingchenFu/MathIF)")
-        items = load_hf(args.id, args.revision)
-    if args.limit is not None:
-        seen: dict[str, int] = {}
-        kept = []
-        for it in items:
-            stem = it["key"].rsplit(":", 1)[0]
-            seen[stem] = seen.get(stem, 0) + 1
-            if seen[stem] <= args.limit:
-                kept.append(it)
-        items = kept
-    if not items:
-        raise TunesafeError("no MathIF items")
+    items = prepare_items(args.source, args.path, args.id, args.revision, args.n, args.seed, args.limit)
     print(f"{args.out}: {write_jsonl(args.out, items)} items")
 
 
@@ -97,3 +109,26 @@ def _toy_data(args: argparse.Namespace) -> None:
     from tunesafe.mathif.toy import reasoning_records
 
     print(f"{args.out}: {write_jsonl(args.out, reasoning_records(args.n, args.seed, args.wait_share))} records")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    import json
+
+    from tunesafe.mathif.evaluate import evaluate
+
+    result = evaluate(args.data, args.responses, args.out, tokenizer=args.tokenizer, setting=args.setting,
+                      correctness=args.correctness)
+    print(json.dumps({k: v for k, v in result.items() if k != "items"}))
+
+
+def _report(args: argparse.Namespace) -> None:
+    from tunesafe.mathif.tables import parse_models, report
+    from tunesafe.report.paper import paper_numbers
+    from tunesafe.report.tables import to_markdown
+
+    models = parse_models(args.model, args.intervention)
+    out = report(args.root, models, args.intervention, paper_numbers(args.paper), args.tables, args.figures,
+                 args.bins)
+    for name, df in out.items():
+        print(name)
+        print(to_markdown(df))

@@ -138,3 +138,44 @@ def intervention_records(items: list[dict[str, Any]], generations: list[dict[str
         rec["meta"]["intervention"] = True
         out.append(rec)
     return out
+
+
+def first_per_file(items: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` items of every source file (``key`` is ``<file>:<line>``)."""
+    seen: dict[str, int] = {}
+    kept = []
+    for it in items:
+        stem = it["key"].rsplit(":", 1)[0]
+        seen[stem] = seen.get(stem, 0) + 1
+        if seen[stem] <= limit:
+            kept.append(it)
+    return kept
+
+
+def prepare_items(source: str, path: str | None = None, dataset_id: str | None = None,
+                  revision: str | None = None, n: int | None = None, seed: int = 0,
+                  limit: int | None = None) -> list[dict[str, Any]]:
+    """MathIF items from ``source`` (``toy``: ``n`` generated items; ``file``: ``path``, the
+    directory of the 15 files or one JSONL; ``hf``: ``dataset_id``), the first ``limit`` of
+    every file when given; an empty result is an error."""
+    if source == "toy":
+        if n is None:
+            raise TunesafeError("toy MathIF needs --n")
+        from tunesafe.mathif.toy import toy_items
+
+        items = toy_items(n, seed)
+    elif source == "file":
+        if not path:
+            raise TunesafeError("file MathIF needs --path (the directory of the 15 files or one JSONL)")
+        items = load_mathif(path)
+    elif source == "hf":
+        if not dataset_id:
+            raise TunesafeError("hf MathIF needs --id (e.g. TingchenFu/MathIF)")
+        items = load_hf(dataset_id, revision)
+    else:
+        raise TunesafeError(f"MathIF source {source!r}: expected toy, file or hf")
+    if limit is not None:
+        items = first_per_file(items, limit)
+    if not items:
+        raise TunesafeError("no MathIF items")
+    return items

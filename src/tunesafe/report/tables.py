@@ -1,13 +1,12 @@
 """Tables: metrics files to ``results/tables/<name>.{csv,md}``.
 
 Values are shown in percent, as the papers report them. A table that reproduces a paper
-table puts the paper's numbers (``resources/paper_numbers.yaml``) beside ours.
+table puts the paper's numbers beside ours (:mod:`tunesafe.report.paper`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -82,17 +81,3 @@ def metrics_table(root: str | Path, tasks: dict[str, list[str]], variants: list[
     order.sort(key=lambda c: (rank.get(c.removeprefix("Paper ").split(" [")[0].removesuffix(" (heuristic judge)"), 99),
                               c.startswith("Paper ")))
     return df[["Task", "Model", *order]]
-
-
-def load_paper_numbers(path: str | Path, key: str) -> Any:
-    """The entry ``key`` (dotted: ``safedelta.table1``) of a paper-numbers YAML file."""
-    import yaml
-
-    from tunesafe.io import require_file
-
-    data = yaml.safe_load(require_file(path, "paper numbers").read_text())
-    for part in key.split("."):
-        if not isinstance(data, dict) or part not in data:
-            raise TunesafeError(f"{path}: no entry {key!r} (missing {part!r})")
-        data = data[part]
-    return data

@@ -12,7 +12,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tokenizer", help="train the byte-level BPE tokenizer on chat records")
     p.add_argument("--corpus", nargs="+", required=True, help="JSONL chat records to train on")
     p.add_argument("--vocab-size", type=int, default=1024)
-    p.add_argument("--chat-template", help="Jinja chat template (default: resources/llama2_chat_template.jinja)")
+    p.add_argument("--chat-template", help="Jinja chat template (default: the Llama-2 template shipped in the package)")
     p.add_argument("--out", required=True, help="output tokenizer directory")
     p.set_defaults(func=_tokenizer)
 
@@ -29,30 +29,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _tokenizer(args: argparse.Namespace) -> None:
-    from pathlib import Path
+    from tunesafe.toy.tokenizer import build_tokenizer
 
-    from tunesafe.io import atomic_path, read_jsonl
-    from tunesafe.toy.tokenizer import chat_template_path, corpus_texts, train_tokenizer
-
-    records = [r for path in args.corpus for r in read_jsonl(path)]
-    template = Path(args.chat_template or chat_template_path()).read_text()
-    tokenizer = train_tokenizer(corpus_texts(records), args.vocab_size, template)
-    with atomic_path(args.out, directory=True) as tmp:
-        tokenizer.save_pretrained(tmp)
-    print(f"{args.out}: vocabulary of {len(tokenizer)}")
+    print(f"{args.out}: vocabulary of {build_tokenizer(args.corpus, args.vocab_size, args.out, args.chat_template)}")
 
 
 def _init_model(args: argparse.Namespace) -> None:
-    from transformers import AutoTokenizer
+    from tunesafe.toy.model import ToyModelConfig, build_model
 
-    from tunesafe.io import atomic_path
-    from tunesafe.toy.model import ToyModelConfig, init_model
-
-    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
     cfg = ToyModelConfig(args.hidden_size, args.num_layers, args.num_heads, args.intermediate_size,
                          args.max_position_embeddings)
-    model = init_model(cfg, tokenizer, args.seed)
-    with atomic_path(args.out, directory=True) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-    print(f"{args.out}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters")
+    print(f"{args.out}: {build_model(args.tokenizer, cfg, args.seed, args.out) / 1e6:.2f}M parameters")

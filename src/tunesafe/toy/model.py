@@ -46,3 +46,19 @@ def init_model(cfg: ToyModelConfig, tokenizer: PreTrainedTokenizerBase, seed: in
         tie_word_embeddings=False,
     )
     return LlamaForCausalLM(config)
+
+
+def build_model(tokenizer_dir: str, cfg: ToyModelConfig, seed: int, out: str) -> int:
+    """A freshly initialised toy model with the tokenizer of ``tokenizer_dir``, saved to
+    ``out`` (atomically) as a Hugging Face directory with that tokenizer; returns its
+    number of parameters."""
+    from transformers import AutoTokenizer
+
+    from tunesafe.io import atomic_path
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    model = init_model(cfg, tokenizer, seed)
+    with atomic_path(out, directory=True) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+    return sum(p.numel() for p in model.parameters())

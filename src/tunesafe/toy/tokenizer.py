@@ -17,8 +17,10 @@ SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]
 
 
 def chat_template_path() -> Path:
-    """The Llama-2 chat template we ship under resources/."""
-    return Path(__file__).resolve().parents[3] / "resources" / "llama2_chat_template.jinja"
+    """The Llama-2 chat template shipped in the package (``tunesafe/resources``)."""
+    from tunesafe.resources import resource_path
+
+    return resource_path("llama2_chat_template.jinja")
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int, chat_template: str) -> PreTrainedTokenizerFast:
@@ -43,3 +45,17 @@ def corpus_texts(records: Iterable[dict]) -> Iterable[str]:
     for record in records:
         for message in record["messages"]:
             yield message["content"]
+
+
+def build_tokenizer(corpus: list[str], vocab_size: int, out: str, chat_template: str | None = None) -> int:
+    """Train the toy tokenizer on the chat records of the ``corpus`` files and save it to
+    ``out`` (atomically) with ``chat_template`` (a Jinja file; default: the packaged Llama-2
+    template); returns its vocabulary size."""
+    from tunesafe.io import atomic_path, read_jsonl, require_file
+
+    records = [r for path in corpus for r in read_jsonl(path)]
+    template = (require_file(chat_template, "chat template") if chat_template else chat_template_path()).read_text()
+    tokenizer = train_tokenizer(corpus_texts(records), vocab_size, template)
+    with atomic_path(out, directory=True) as tmp:
+        tokenizer.save_pretrained(tmp)
+    return len(tokenizer)

@@ -44,12 +44,6 @@ def _sft(args: argparse.Namespace) -> None:
             raise TunesafeError(f"--save-at {spec!r}: expected FRACTION:DIR, e.g. 0.33:slices/theta1")
         check_range(f"--save-at {path}: fraction", float(fraction), 0, 1, low_open=True)
     result = train(args.model, args.data, args.out, TrainSettings.from_dict(settings),
-                   checkpoint_dir=args.checkpoint_dir, save_at=save_at, chat_template=args.chat_template)
-    if args.summary:
-        import shutil
-
-        from tunesafe.io import atomic_path
-
-        with atomic_path(args.summary) as tmp:
-            shutil.copyfile(f"{args.out}/train_summary.json", tmp)
+                   checkpoint_dir=args.checkpoint_dir, save_at=save_at, chat_template=args.chat_template,
+                   summary_path=args.summary)
     print(json.dumps(result))

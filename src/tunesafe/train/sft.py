@@ -88,8 +88,9 @@ def _epoch_order(n: int, seed: int, epoch: int, multiple: int) -> list[int]:
 
 def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainSettings,
           checkpoint_dir: str | None = None, save_at: dict[float, str] | None = None,
-          chat_template: str | None = None) -> dict[str, Any]:
-    """Fine-tune ``model_path`` on ``data_paths``; write the result to ``out_dir``.
+          chat_template: str | None = None, summary_path: str | None = None) -> dict[str, Any]:
+    """Fine-tune ``model_path`` on ``data_paths``; write the result to ``out_dir``, and a copy
+    of its ``train_summary.json`` to ``summary_path`` when given.
 
     ``save_at`` maps fractions of the run in (0, 1] to directories that get a model snapshot
     after ``max(1, round(fraction * total_steps))`` optimizer steps. ``chat_template`` (a
@@ -99,7 +100,6 @@ def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainS
     """
     from accelerate import Accelerator
     from accelerate.utils import set_seed
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from tunesafe.weights import check_model
 
@@ -112,24 +112,9 @@ def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainS
     accum = settings.global_batch // per_step  # gradient accumulation steps
     set_seed(settings.seed)
 
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    if chat_template and tokenizer.chat_template is None:
-        tokenizer.chat_template = require_file(chat_template, "chat template").read_text()
+    tokenizer = _load_tokenizer(model_path, chat_template)
     examples = load_examples(data_paths, settings, tokenizer)
-    # pure_bf16: the weights themselves are bf16, so AdamW steps (and keeps its moments) in bf16
-    weights_dtype = torch.bfloat16 if settings.precision == "pure_bf16" else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=weights_dtype)
-    if settings.method == "lora":
-        from peft import LoraConfig, get_peft_model
-
-        lora = settings.lora
-        model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                                 target_modules=lora.target_modules, task_type="CAUSAL_LM"))
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.lr,
-                                  weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=settings.lr_gamma)  # stepped per epoch
+    model, optimizer, scheduler = _model_and_optimizer(model_path, settings)
     model, optimizer = accelerator.prepare(model, optimizer)
     accelerator.register_for_checkpointing(scheduler)
 
@@ -137,44 +122,22 @@ def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainS
     micro_per_epoch = math.ceil(len(examples) / per_step)
     steps_per_epoch = math.ceil(micro_per_epoch / accum)
     total_steps = steps_per_epoch * settings.epochs
-    snapshots = {}  # optimizer step -> directories of the model snapshot taken after it
-    for fraction, path in (save_at or {}).items():
-        if not 0 < fraction <= 1:
-            raise TunesafeError(f"save_at fraction {fraction} for {path} is not in (0, 1]")
-        snapshots.setdefault(max(1, round(fraction * total_steps)), []).append(path)
-    step, resumed_from = 0, None
-    losses: list[float] = []  # mean loss of every optimizer step
+    snapshots = _snapshot_steps(save_at, total_steps)
     ckpt_root = Path(checkpoint_dir) if checkpoint_dir else None
-    if ckpt_root and (latest := _latest_checkpoint(ckpt_root)):
-        accelerator.load_state(str(latest))
-        done = json.loads((latest / DONE_MARKER).read_text())
-        step, losses = done["step"], done.get("losses", [])
-        resumed_from = str(latest)
-        accelerator.print(f"resumed from {latest} (step {step} of {total_steps})")
+    step, losses, resumed_from = _resume(accelerator, ckpt_root, total_steps)
 
     model.train()
-    pad_id = tokenizer.pad_token_id
     bar = tqdm(total=total_steps, initial=step, desc="sft", disable=not accelerator.is_local_main_process,
                mininterval=2.0)
     last_loss = float("nan")
-    rank, world = accelerator.process_index, n_proc
     for epoch in range(step // steps_per_epoch, settings.epochs):
         order = _epoch_order(len(examples), settings.seed, epoch, per_step if padded else 1)
         first_step = epoch * steps_per_epoch
         for local_step in range(step - first_step, steps_per_epoch):
             micros = range(local_step * accum, min((local_step + 1) * accum, micro_per_epoch))
-            step_loss = 0.0
-            for m in micros:
-                idx = order[m * per_step:(m + 1) * per_step][rank::world]
-                batch = {k: v.to(accelerator.device) for k, v in collate([examples[i] for i in idx], pad_id).items()}
-                sync = accelerator.no_sync(model) if m != micros[-1] else contextlib.nullcontext()
-                with sync:  # gradients are all-reduced once, on the last micro-batch
-                    loss = model(**batch).loss
-                    accelerator.backward(loss / len(micros))
-                last_loss = loss.item()
-                step_loss += last_loss / len(micros)
-            optimizer.step()
-            optimizer.zero_grad()
+            batches = [[examples[i] for i in order[m * per_step:(m + 1) * per_step][accelerator.process_index::n_proc]]
+                       for m in micros]
+            step_loss, last_loss = _optimizer_step(accelerator, model, optimizer, batches, tokenizer.pad_token_id)
             step += 1
             losses.append(step_loss)
             bar.update(1)
@@ -191,9 +154,83 @@ def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainS
     summary = {"steps": step, "final_loss": last_loss, "resumed_from": resumed_from,
                "examples": len(examples), "settings": asdict(settings), "losses": losses}
     _save_model(accelerator, model, tokenizer, out_dir, summary)
+    if summary_path and accelerator.is_main_process:
+        with atomic_path(summary_path) as tmp:
+            shutil.copyfile(Path(out_dir) / "train_summary.json", tmp)
     if accelerator.is_main_process and ckpt_root and ckpt_root.exists():
         shutil.rmtree(ckpt_root)  # the final model supersedes every checkpoint
     return {"steps": step, "final_loss": last_loss, "resumed_from": resumed_from}
+
+
+def _load_tokenizer(model_path: str, chat_template: str | None):
+    """The model's tokenizer, padding with EOS when it has no pad token, and ``chat_template``
+    (a Jinja file) when it has no template of its own."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if chat_template and tokenizer.chat_template is None:
+        tokenizer.chat_template = require_file(chat_template, "chat template").read_text()
+    return tokenizer
+
+
+def _model_and_optimizer(model_path: str, settings: TrainSettings):
+    """The model (LoRA-wrapped for method lora), AdamW over its trainable weights and the
+    per-epoch StepLR schedule."""
+    from transformers import AutoModelForCausalLM
+
+    # pure_bf16: the weights themselves are bf16, so AdamW steps (and keeps its moments) in bf16
+    weights_dtype = torch.bfloat16 if settings.precision == "pure_bf16" else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=weights_dtype)
+    if settings.method == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lora = settings.lora
+        model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                                 target_modules=lora.target_modules, task_type="CAUSAL_LM"))
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.lr,
+                                  weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=settings.lr_gamma)  # stepped per epoch
+    return model, optimizer, scheduler
+
+
+def _snapshot_steps(save_at: dict[float, str] | None, total_steps: int) -> dict[int, list[str]]:
+    """Optimizer step -> directories of the model snapshot taken after it."""
+    snapshots: dict[int, list[str]] = {}
+    for fraction, path in (save_at or {}).items():
+        if not 0 < fraction <= 1:
+            raise TunesafeError(f"save_at fraction {fraction} for {path} is not in (0, 1]")
+        snapshots.setdefault(max(1, round(fraction * total_steps)), []).append(path)
+    return snapshots
+
+
+def _resume(accelerator, ckpt_root: Path | None, total_steps: int) -> tuple[int, list[float], str | None]:
+    """(step, mean loss of every optimizer step so far, checkpoint resumed from): the latest
+    complete checkpoint under ``ckpt_root``, else a fresh start."""
+    if ckpt_root and (latest := _latest_checkpoint(ckpt_root)):
+        accelerator.load_state(str(latest))
+        done = json.loads((latest / DONE_MARKER).read_text())
+        accelerator.print(f"resumed from {latest} (step {done['step']} of {total_steps})")
+        return done["step"], done.get("losses", []), str(latest)
+    return 0, [], None
+
+
+def _optimizer_step(accelerator, model, optimizer, batches: list[list[dict[str, Any]]], pad_id: int) -> tuple[float, float]:
+    """One optimizer step over the micro-batches of this process; returns (the step's mean
+    loss, the last micro-batch's loss)."""
+    step_loss, last_loss = 0.0, float("nan")
+    for j, examples in enumerate(batches):
+        batch = {k: v.to(accelerator.device) for k, v in collate(examples, pad_id).items()}
+        sync = accelerator.no_sync(model) if j != len(batches) - 1 else contextlib.nullcontext()
+        with sync:  # gradients are all-reduced once, on the last micro-batch
+            loss = model(**batch).loss
+            accelerator.backward(loss / len(batches))
+        last_loss = loss.item()
+        step_loss += last_loss / len(batches)
+    optimizer.step()
+    optimizer.zero_grad()
+    return step_loss, last_loss
 
 
 def _save_model(accelerator, model, tokenizer, out_dir: str, summary: dict[str, Any]) -> None:

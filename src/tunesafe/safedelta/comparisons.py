@@ -1,5 +1,8 @@
-"""The Safe Delta paper's comparison figures and the time-cost table (arXiv 2505.12038).
+"""The Safe Delta paper's figures and the time-cost table (arXiv 2505.12038), made by
+``tunesafe report sweep|asr-vs-size|pareto|time-cost`` (parsed in :mod:`tunesafe.safedelta.cli`).
 
+- :func:`sweep_points` / :func:`sweep_figure`: the scale sweep, ASR against utility for each
+  s of Safe Delta, with the Original and Fine-tuned models marked.
 - :func:`size_points` / :func:`size_figure`: Fig. 1 (left) / Exp. 3, ASR against the number
   of PureBad examples for Fine-tuned, SafeInstr, BEA and Safe Delta, the Original as a line,
   the paper's values (read off the figure, approximate) dashed beside ours.
@@ -139,3 +142,46 @@ def time_cost(spec: dict[str, Any]) -> pd.DataFrame:
         rows.append({"Method": m["label"], "Fine-tune (s)": round(finetune, 1), "Extra per fine-tune (s)": round(extra, 1),
                      "Extra (% of fine-tune)": round(100 * extra / finetune, 1), "One-off (s)": round(once, 1)})
     return pd.DataFrame(rows)
+
+
+def sweep_points(root: str | Path, tasks: dict[str, list[str]], scales: list[str]) -> pd.DataFrame:
+    """(task, model, scale, ASR, utility) for Original, Fine-tuned and Safe Delta at each s."""
+    root = Path(root)
+    rows = []
+    variants = [("original", "Original", None), ("finetuned", "Fine-tuned", None)]
+    variants += [(f"safedelta-s{s}", "Safe Delta", float(s)) for s in scales]
+    for task, benchmarks in tasks.items():
+        for variant, label, scale in variants:
+            row = {"Task": task, "Model": label, "s": scale}
+            for b in benchmarks:
+                path = root / task / variant / f"{b}.json"
+                column, value = headline(read_json(path), path)
+                row["ASR (%)" if column == "ASR (%)" else "Utility (%)"] = value
+                if column != "ASR (%)":
+                    row["Utility metric"] = column
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sweep_figure(df: pd.DataFrame, prefix: str | Path) -> None:
+    """One panel per task: ASR against utility, one point per s, Original and Fine-tuned marked."""
+    tasks = list(df["Task"].unique())
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.6), squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        part = df[df["Task"] == task]
+        sd = part[part["Model"] == "Safe Delta"].sort_values("s")
+        ax.plot(sd["Utility (%)"], sd["ASR (%)"], "o-", color="tab:green", label="Safe Delta (s)")
+        for _, r in sd.iterrows():
+            ax.annotate(f"{r['s']:g}", (r["Utility (%)"], r["ASR (%)"]), textcoords="offset points",
+                        xytext=(4, 4), fontsize=7)
+        for label, marker, color in [("Original", "s", "tab:blue"), ("Fine-tuned", "^", "tab:red")]:
+            r = part[part["Model"] == label].iloc[0]
+            ax.scatter([r["Utility (%)"]], [r["ASR (%)"]], marker=marker, s=60, color=color, label=label, zorder=3)
+        ax.set_xlabel(part["Utility metric"].dropna().iloc[0] if "Utility metric" in part else "Utility (%)")
+        ax.set_ylabel("ASR (%)")
+        ax.set_ylim(bottom=0)
+        ax.set_title(task)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, prefix)

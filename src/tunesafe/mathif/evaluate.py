@@ -1,5 +1,6 @@
-"""MathIF evaluation (arXiv 2505.14810): 15 constraint checkers, HAcc, SAcc, correctness.
+"""MathIF evaluation of a responses file (arXiv 2505.14810, Sec. 3.2): HAcc, SAcc, correctness.
 
+The 15 constraint checkers are :mod:`.checkers`, the per-item scores :mod:`.scoring`.
 ``tunesafe evaluate mathif --data D.jsonl --responses R.jsonl --out O.json`` scores one
 response per MathIF item (R in D's order, ``{"response": str}`` per line; a generations
 file fits) and writes ``{"hacc", "sacc", "correct", "n", ..., "items": [...]}`` with, per
@@ -11,22 +12,11 @@ evaluator's grader; ``math_verify`` the math-verify judge, see :mod:`.scoring`).
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 from typing import Any
 
 from tunesafe.errors import TunesafeError
-from tunesafe.evaluation.mathif.checkers import CHECKERS, check
-from tunesafe.evaluation.mathif.scoring import (
-    JUDGES,
-    score_item,
-    split_thinking,
-    summarise,
-    word_count,
-)
-
-__all__ = ["CHECKERS", "JUDGES", "check", "evaluate", "score_item", "split_thinking", "summarise"]
+from tunesafe.mathif.scoring import JUDGES, score_item, summarise, word_count
 
 
 def token_counter(tokenizer: str | None):
@@ -70,23 +60,3 @@ def evaluate(data: str | os.PathLike, responses: str | os.PathLike, out: str | o
     if out is not None:
         write_json(out, result)
     return result
-
-
-def add_command(metrics: argparse._SubParsersAction) -> None:
-    """``tunesafe evaluate mathif``: added to the evaluate group next to the metrics."""
-    p = metrics.add_parser("mathif", help="MathIF: HAcc, SAcc and correctness of responses to MathIF items",
-                           description=__doc__.splitlines()[0])
-    p.add_argument("--data", required=True, metavar="D.jsonl", help="MathIF items (a file, a directory or a HF dataset id)")
-    p.add_argument("--responses", required=True, metavar="R.jsonl", help="one JSON line per item with a 'response'")
-    p.add_argument("--out", required=True, metavar="O.json", help="scores JSON to write")
-    p.add_argument("--tokenizer", help="count thinking length in this tokenizer's tokens (default: words)")
-    p.add_argument("--setting", help="label stored in the output (e.g. constraints, no_constraints, intervention)")
-    p.add_argument("--correctness", choices=sorted(JUDGES), default="official",
-                   help="judge of 'correct': official (the official evaluator's grader, default) or math_verify")
-    p.set_defaults(func=_run)
-
-
-def _run(args: argparse.Namespace) -> None:
-    result = evaluate(args.data, args.responses, args.out, tokenizer=args.tokenizer, setting=args.setting,
-                      correctness=args.correctness)
-    print(json.dumps({k: v for k, v in result.items() if k != "items"}))

@@ -31,9 +31,9 @@ from typing import Any
 
 from tunesafe.errors import TunesafeError
 from tunesafe.evaluation.math_answer import _last_boxed, _to_decimal
-from tunesafe.evaluation.mathif.checkers import check
-from tunesafe.evaluation.mathif.fastnum import latex_value, values_equal
-from tunesafe.evaluation.mathif.grader import is_correct as official_correct
+from tunesafe.mathif.checkers import check
+from tunesafe.mathif.fastnum import latex_value, values_equal
+from tunesafe.mathif.grader import is_correct as official_correct
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 

@@ -5,7 +5,8 @@ Inputs are the score files of ``tunesafe evaluate mathif``, one per model and se
 
 - ``mathif.{csv,md}`` (Table 3): per model HAcc, SAcc and correctness with constraints,
   correctness without them, in percent, with the paper's values beside ours
-  (``resources/paper_numbers.yaml``, key ``mathif``, matched by model id), and the judge
+  (``--paper FILE:KEY``, e.g. ``resources/paper_numbers.yaml:mathif.table3``: model id ->
+  values, read by :func:`tunesafe.report.paper.paper_numbers`), and the judge
   of correctness the scores were made with (``official`` is the paper's);
 - ``mathif_intervention.{csv,md}`` (Table 6): HAcc, SAcc, correctness with constraints,
   without and with the "Wait," + constraints intervention, with the judge of correctness;
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from tunesafe.errors import TunesafeError
 from tunesafe.io import read_json
@@ -41,14 +41,6 @@ def judge(scores: dict[str, Any]) -> str:
     """The judge of "correct" in a score file; files written before the key existed were
     judged by math-verify."""
     return scores.get("correctness", "math_verify")
-
-
-def paper_numbers(path: str | Path | None) -> dict[str, dict[str, Any]]:
-    """``mathif:`` entries of the paper-numbers file (model id -> values), or {}."""
-    if not path or not Path(path).exists():
-        return {}
-    data = yaml.safe_load(Path(path).read_text()) or {}
-    return (data.get("mathif") or {}).get("table3", {}) or {}
 
 
 def _pct(x: float | None) -> float | None:
@@ -96,14 +88,9 @@ def item_frame(root: str | Path, models: list[str]) -> pd.DataFrame:
 
 
 def _save(fig, prefix: Path) -> None:
-    import matplotlib.pyplot as plt
+    from tunesafe.report.figures import save_figure
 
-    from tunesafe.io import atomic_path
-
-    for ext in ("pdf", "png"):
-        with atomic_path(prefix.with_suffix(f".{ext}")) as tmp:
-            fig.savefig(tmp, format=ext, dpi=150)
-    plt.close(fig)
+    save_figure(fig, prefix)
 
 
 def _panels(df: pd.DataFrame, by: str, xlabel: str, prefix: Path, kind: str = "line") -> pd.DataFrame:
@@ -143,4 +130,37 @@ def figures(root: str | Path, models: list[str], out_dir: str | Path, bins: int 
     df["thinking length"] = pd.Categorical([labels[int(c)] for c in codes], categories=labels, ordered=True)
     out["cot_length"] = _panels(df, "thinking length", "thinking length (tokens, quantile bins)",
                                 out_dir / "mathif_cot_length")
+    return out
+
+
+INTERVENTION_COLUMNS = ["Model", "Setting", "HAcc (%)", "SAcc (%)", "Correct (%)", "Mean thinking length",
+                        "Correctness judge"]
+
+
+def parse_models(specs: list[str], intervention: list[str]) -> dict[str, str]:
+    """``NAME=ID`` specs as {name: id}; every ``intervention`` name must be one of them."""
+    models = {}
+    for spec in specs:
+        name, sep, model_id = spec.partition("=")
+        if not name or not sep:
+            raise TunesafeError(f"--model {spec!r}: expected NAME=ID")
+        models[name] = model_id
+    unknown = [m for m in intervention if m not in models]
+    if unknown:
+        raise TunesafeError(f"--intervention {unknown[0]!r} is not one of the --model names ({', '.join(models)})")
+    return models
+
+
+def report(root: str | Path, models: dict[str, str], intervention: list[str], paper: dict | None,
+           tables: str | Path, figures_dir: str | Path, bins: int = 4) -> dict[str, pd.DataFrame]:
+    """Write ``mathif`` and ``mathif_intervention`` tables under ``tables`` and the three
+    figures under ``figures_dir``; returns every table written or plotted, by name."""
+    from tunesafe.report.tables import write_table
+
+    out = {"mathif": main_table(root, models, paper or {})}
+    out["mathif_intervention"] = (intervention_table(root, intervention) if intervention
+                                  else pd.DataFrame(columns=INTERVENTION_COLUMNS))
+    for name in ("mathif", "mathif_intervention"):
+        write_table(out[name], Path(tables) / name)
+    out.update(figures(root, list(models), figures_dir, bins))
     return out
