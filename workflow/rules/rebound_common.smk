@@ -13,6 +13,15 @@ RB_TEMPLATE = (
     else ""
 )
 RS_MODELS = RS.get("models", {})
+# the rebound arm's own toy bases (elasticity: model size x pre-training amount); a model entry
+# "toy_world/<size>/<amount>" names one of them
+RB_TOY = RB.get("toy_world", {})
+RB_SIZES = RB_TOY.get("sizes", {})
+RB_AMOUNTS = RB_TOY.get("amounts", {})
+# one job per (model, task) runs all its cells (toy scale) instead of one job per cell
+RB_GROUPED = RB.get("grouped", False)
+# figures against a factor: name -> the models compared (the n_pos figure is drawn per model)
+RB_FACTORS = RB.get("factors", {})
 RS_SETS = RS.get("sets", {})
 
 
@@ -29,13 +38,17 @@ wildcard_constraints:
 
 
 def rb_model_ref(ref):
-    """A rebound/resistance model entry as the CLI takes it: toy -> the toy base directory."""
-    return "results/models/toy/base" if ref == "toy" else ref
+    """A rebound/resistance model entry as the CLI takes it: toy -> the toy base directory,
+    toy_world/<size>/<amount> -> that toy base of the rebound arm."""
+    if ref == "toy":
+        return "results/models/toy/base"
+    return f"results/models/rebound/{ref}" if ref.startswith("toy_world/") else ref
 
 
 def rb_model_input(ref):
     path = rb_model_ref(ref)
-    return [path] if ref == "toy" or os.path.isdir(path) else []
+    toy = ref == "toy" or ref.startswith("toy_world/")
+    return [path] if toy or os.path.isdir(path) else []
 
 
 def rb_cells():
@@ -114,3 +127,56 @@ def rs_cells():
 def rs_run(w):
     """(slice trained, slice whose responses are the data) of a forward/inverse run."""
     return pair(w.direction, int(w.i), int(w.j))
+
+
+def rb_grid_outputs(kind):
+    """Per-cell files of one (rmodel, rtask) grid job: metrics (cells) or generations."""
+    base, ext = {
+        "cells": ("results/rebound/cells", "json"),
+        "generations": ("results/generations/rebound", "jsonl"),
+    }[kind]
+    return [
+        f"{base}/{{rmodel}}/{{rtask}}/pos{p}_neg{n}_seed{s}.{ext}"
+        for p in RB["n_pos"]
+        for n in RB["n_neg"]
+        for s in RB["seeds"]
+    ]
+
+
+def rb_grid_data(w):
+    """Positive and negative training records of a grid job (n_neg = 0 needs none)."""
+    return {
+        **{
+            f"pos{p}": f"results/rebound/data/{w.rtask}/positive_n{p}.jsonl"
+            for p in RB["n_pos"]
+        },
+        **{
+            f"neg{n}": f"results/rebound/data/{w.rtask}/negative_n{n}.jsonl"
+            for n in RB["n_neg"]
+            if int(n) > 0
+        },
+    }
+
+
+def rb_grid_args(w, input):
+    """--positive / --negative arguments of `tunesafe rebound grid`."""
+    pos = " ".join(f"--positive {p}={input[f'pos{p}']}" for p in RB["n_pos"])
+    neg = " ".join(
+        f"--negative {n}={input[f'neg{n}'] if int(n) > 0 else '-'}" for n in RB["n_neg"]
+    )
+    return f"{pos} {neg}"
+
+
+def rb_toy_corpus_args():
+    c = RB_TOY["corpus"]
+    shares = ",".join(f"{k}={v}" for k, v in c["sentiment"].items())
+    return (
+        f"--n {c['n']} --seed {c['seed']} --review-share {c['review_share']} "
+        f"--sentiment {shares}"
+    )
+
+
+def rb_factor_args():
+    return " ".join(
+        f"--factor {name}={','.join(models)}" for name, models in RB_FACTORS.items()
+    )

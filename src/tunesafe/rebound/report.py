@@ -6,7 +6,10 @@ and max of the score over seeds, and the mean KL to the base model. On the n_neg
 it adds Table 3's measure: the KL after the positive SFT and the negative examples needed
 to bring the (seed-mean) KL below epsilon (:func:`tunesafe.rebound.kl.needed_examples`),
 with the paper's values beside them. :func:`rebound_figure` draws score vs n_neg, one curve
-per n_pos, the min-max spread over seeds shaded, one panel per model.
+per n_pos, the min-max spread over seeds shaded, one panel per model (the paper's rebound
+figure per positive amount). :func:`factor_figure` draws the same curves with one curve per
+model of a factor and one panel per n_pos: the paper's figures against model size and
+against pre-training amount (Sec. 5.3: larger or longer pre-trained models rebound more).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from tunesafe.errors import TunesafeError  # noqa: E402
 from tunesafe.io import atomic_path, read_json  # noqa: E402
 from tunesafe.rebound.kl import needed_examples  # noqa: E402
 
@@ -75,6 +79,49 @@ def paper_note(paper: dict[str, Any], epsilon: float) -> str:
     return "".join(lines)
 
 
+def _curve(ax, part: pd.DataFrame, label: str) -> None:
+    """Seed-mean score (%) vs n_neg with the min-max band over seeds."""
+    g = part.groupby("n_neg")["score"]
+    x = g.mean().index.to_numpy()
+    line, = ax.plot(x, 100 * g.mean().to_numpy(), "o-", ms=3, label=label)
+    ax.fill_between(x, 100 * g.min().to_numpy(), 100 * g.max().to_numpy(), color=line.get_color(), alpha=0.2)
+
+
+def _axes_style(ax, n_neg: pd.Series, title: str) -> None:
+    positive = n_neg[n_neg > 0]
+    ax.set_xscale("symlog", linthresh=max(1, int(positive.min())) if len(positive) else 1)
+    ax.set_xlabel("negative examples n_neg")
+    ax.set_ylabel("positive share of generations (%)")
+    ax.set_ylim(-2, 102)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+
+
+def _save(fig, prefix: str | Path) -> None:
+    fig.tight_layout()
+    prefix = Path(prefix)
+    for ext in ("pdf", "png"):
+        with atomic_path(prefix.with_suffix(f".{ext}")) as tmp:
+            fig.savefig(tmp, format=ext, dpi=150)
+    plt.close(fig)
+
+
+def factor_figure(cells: pd.DataFrame, task: str, factor: str, models: list[str], prefix: str | Path) -> None:
+    """Score (%) vs n_neg, one curve per model of ``models`` (in that order), a panel per n_pos."""
+    part = cells[(cells["Task"] == task) & cells["Model"].isin(models)]
+    missing = [m for m in models if m not in set(part["Model"])]
+    if missing:
+        raise TunesafeError(f"factor {factor}: no {task} cells of model(s) {missing}")
+    n_pos_values = sorted(part["n_pos"].unique())
+    fig, axes = plt.subplots(1, len(n_pos_values), figsize=(4.4 * len(n_pos_values), 3.6), squeeze=False)
+    for ax, n_pos in zip(axes[0], n_pos_values, strict=True):
+        for model in models:
+            _curve(ax, part[(part["Model"] == model) & (part["n_pos"] == n_pos)], model)
+        _axes_style(ax, part["n_neg"], f"{task}, n_pos={n_pos}: by {factor}")
+    _save(fig, prefix)
+
+
 def rebound_figure(cells: pd.DataFrame, task: str, prefix: str | Path) -> None:
     """Score (%) vs n_neg, one curve per n_pos, min-max over seeds shaded; a panel per model."""
     part = cells[cells["Task"] == task]
@@ -83,20 +130,6 @@ def rebound_figure(cells: pd.DataFrame, task: str, prefix: str | Path) -> None:
     for ax, model in zip(axes[0], models, strict=False):
         m = part[part["Model"] == model]
         for n_pos in sorted(m["n_pos"].unique()):
-            g = m[m["n_pos"] == n_pos].groupby("n_neg")["score"]
-            x = g.mean().index.to_numpy()
-            line, = ax.plot(x, 100 * g.mean().to_numpy(), "o-", ms=3, label=f"n_pos={n_pos}")
-            ax.fill_between(x, 100 * g.min().to_numpy(), 100 * g.max().to_numpy(), color=line.get_color(), alpha=0.2)
-        ax.set_xscale("symlog", linthresh=max(1, int(m["n_neg"][m["n_neg"] > 0].min()) if (m["n_neg"] > 0).any() else 1))
-        ax.set_xlabel("negative examples n_neg")
-        ax.set_ylabel("positive share of generations (%)")
-        ax.set_ylim(-2, 102)
-        ax.set_title(f"{model}: {task}")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    prefix = Path(prefix)
-    for ext in ("pdf", "png"):
-        with atomic_path(prefix.with_suffix(f".{ext}")) as tmp:
-            fig.savefig(tmp, format=ext, dpi=150)
-    plt.close(fig)
+            _curve(ax, m[m["n_pos"] == n_pos], f"n_pos={n_pos}")
+        _axes_style(ax, m["n_neg"], f"{model}: {task}")
+    _save(fig, prefix)
