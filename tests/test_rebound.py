@@ -21,8 +21,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from tunesafe.errors import TunesafeError
 from tunesafe.io import read_json, read_jsonl, write_json, write_jsonl
 from tunesafe.rebound import data
+from tunesafe.rebound.grid import run_grid
 from tunesafe.rebound.kl import encode_texts, needed_examples, token_kl
-from tunesafe.rebound.report import cells_frame, rebound_table
+from tunesafe.rebound.report import cells_frame, factor_figure, rebound_table
 from tunesafe.rebound.resistance import (
     PAIRS,
     final_loss,
@@ -147,7 +148,8 @@ def test_toy_classifier_through_the_scorer_registry(tmp_path, tiny_tokenizer_dir
     metrics = train_classifier(data.labelled("reviews", 200, 2), str(tiny_tokenizer_dir), str(tmp_path / "clf"))
     assert metrics["heldout_accuracy"] >= 0.9 and metrics["n_heldout"] == 50
     scorer = get_scorer("toy_classifier", path=str(tmp_path / "clf"))
-    probs = scorer.prob_positive(["", ""], ["it was wonderful and brilliant.", "it was boring and awful."])
+    probs = scorer.prob_positive(["", ""], ["wonderful. The story felt brilliant and the actors were fun.",
+                                            "boring. The story felt awful and the actors were dull."])
     assert probs[0] > 0.5 > probs[1]
     assert share_positive(probs) == 0.5
     with pytest.raises(TunesafeError, match="did you mean 'toy_classifier'"):
@@ -172,6 +174,83 @@ def test_rebound_table_aggregates_seeds_and_adds_table3(tmp_path):
     assert first["Score mean (%)"] == 85.0 and first["Score min (%)"] == 80.0 and first["Seeds"] == 2
     assert first["KL after positive SFT"] == 0.2 and first["Paper needed n_neg"] == 961
     assert first["Needed n_neg (KL<eps)"] == pytest.approx(10 + 0.04 / 0.049 * 10, abs=0.1)
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".,") for w in text.split()}
+
+
+def test_pretrain_corpus_has_the_configured_review_share_and_sentiment_mix():
+    shares = {"negative": 0.5, "neutral": 0.3, "positive": 0.2}
+    rows = data.pretrain_corpus(2000, 5, 0.6, shares)
+    assert len(rows) == 2000 and rows == data.pretrain_corpus(2000, 5, 0.6, shares)
+    reviews = [r for r in rows if "sentiment" in r["meta"]]
+    assert len(reviews) == 1200  # round(0.6 * 2000); the rest is the toy world's general text
+    for name, share in shares.items():  # binomial sd of a share of 1200 draws <= 0.0145: 4 sd
+        assert abs(sum(r["meta"]["sentiment"] == name for r in reviews) / 1200 - share) < 0.06
+    for r in reviews:  # each continuation uses its own sentiment's words and no other's
+        assert r["messages"][0]["content"].startswith(data.REVIEW_INSTRUCTION)
+        words = _words(r["messages"][-1]["content"])
+        for name, vocab in data.SENTIMENTS.items():
+            assert bool(words & set(vocab)) == (name == r["meta"]["sentiment"])
+    with pytest.raises(TunesafeError, match="summing to 1"):
+        data.pretrain_corpus(10, 0, 0.5, {"negative": 0.5})
+    with pytest.raises(TunesafeError, match="review_share"):
+        data.pretrain_corpus(10, 0, 1.5, shares)
+
+
+def test_labelled_reviews_count_neutral_reviews_as_not_positive():
+    rows = data.labelled("reviews", 40, 2)
+    by_label = {0: set(), 1: set()}
+    for r in rows:
+        by_label[r["label"]] |= _words(r["text"])
+    assert sum(r["label"] for r in rows) == 20
+    assert by_label[1] & set(data.toy.POSITIVE) and not by_label[1] & set(data.NEUTRAL + data.toy.NEGATIVE)
+    assert by_label[0] & set(data.NEUTRAL) and by_label[0] & set(data.toy.NEGATIVE)
+
+
+def test_factor_figure_draws_seed_means_per_model_and_n_pos(tmp_path):
+    cells = pd.DataFrame([
+        {"Model": m, "Task": "reviews", "n_pos": p, "n_neg": n, "seed": s, "score": v, "kl": 0.1}
+        for m, p, n, s, v in [("big", 10, 0, 1, 0.9), ("big", 10, 0, 2, 0.7), ("big", 10, 5, 1, 0.2),
+                              ("big", 10, 5, 2, 0.4), ("tiny", 10, 0, 1, 0.5), ("tiny", 10, 5, 1, 0.25),
+                              ("other", 10, 0, 1, 1.0)]])
+    curves = factor_figure(cells, "reviews", "size", ["tiny", "big"], tmp_path / "fig")
+    assert set(curves) == {(10, "tiny"), (10, "big")}  # only the factor's models
+    assert curves[(10, "big")] == [(0, pytest.approx(80.0)), (5, pytest.approx(30.0))]
+    assert curves[(10, "tiny")] == [(0, pytest.approx(50.0)), (5, pytest.approx(25.0))]
+    assert (tmp_path / "fig.png").stat().st_size > 5_000 and (tmp_path / "fig.pdf").exists()
+    with pytest.raises(TunesafeError, match="huge"):
+        factor_figure(cells, "reviews", "size", ["tiny", "huge"], tmp_path / "fig2")
+
+
+def _flat(model_dir) -> torch.Tensor:
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_run_grid_trains_each_negative_from_its_positive_model(tmp_path, tiny_model_dir):
+    pos = {n: str(tmp_path / f"pos{n}.jsonl") for n in (8, 16)}
+    for n, path in pos.items():
+        write_jsonl(path, data.toy_examples("reviews", "positive", n, 0))
+    write_jsonl(tmp_path / "neg2.jsonl", data.toy_examples("reviews", "negative", 2, 0))
+    base = _flat(tiny_model_dir)
+    seen = []
+
+    def evaluate(model_dir, n_pos, n_neg, seed):
+        summary = read_json(Path(model_dir) / "train_summary.json")
+        assert summary["examples"] == (n_neg or n_pos) and summary["settings"]["seed"] == seed
+        w = _flat(model_dir)
+        if n_neg:  # one step from the positive model (still on disk), n_pos / 2 steps from the base
+            w_pos = _flat(Path(model_dir).parent / f"pos{n_pos}_seed{seed}")
+            assert (w - w_pos).norm() < (w - base).norm()
+        seen.append((n_pos, n_neg, seed))
+
+    settings = {"epochs": 1, "lr": 1e-2, "global_batch": 2, "micro_batch": 2, "max_length": 64, "precision": "fp32"}
+    cells = run_grid(str(tiny_model_dir), pos, {0: "-", 2: str(tmp_path / "neg2.jsonl")}, [3, 4], settings,
+                     evaluate, str(tmp_path / "work"))
+    assert cells == 8 and seen == [(p, n, s) for s in (3, 4) for p in (8, 16) for n in (0, 2)]
+    assert list((tmp_path / "work").iterdir()) == []  # every tuned model deleted
 
 
 def test_real_loaders_read_imdb_and_beavertails_formats(tmp_path):

@@ -79,12 +79,13 @@ def paper_note(paper: dict[str, Any], epsilon: float) -> str:
     return "".join(lines)
 
 
-def _curve(ax, part: pd.DataFrame, label: str) -> None:
-    """Seed-mean score (%) vs n_neg with the min-max band over seeds."""
+def _curve(ax, part: pd.DataFrame, label: str) -> list[tuple[int, float]]:
+    """Seed-mean score (%) vs n_neg with the min-max band over seeds; the plotted points."""
     g = part.groupby("n_neg")["score"]
     x = g.mean().index.to_numpy()
     line, = ax.plot(x, 100 * g.mean().to_numpy(), "o-", ms=3, label=label)
     ax.fill_between(x, 100 * g.min().to_numpy(), 100 * g.max().to_numpy(), color=line.get_color(), alpha=0.2)
+    return [(int(n), float(100 * v)) for n, v in g.mean().items()]
 
 
 def _axes_style(ax, n_neg: pd.Series, title: str) -> None:
@@ -107,19 +108,25 @@ def _save(fig, prefix: str | Path) -> None:
     plt.close(fig)
 
 
-def factor_figure(cells: pd.DataFrame, task: str, factor: str, models: list[str], prefix: str | Path) -> None:
-    """Score (%) vs n_neg, one curve per model of ``models`` (in that order), a panel per n_pos."""
+def factor_figure(cells: pd.DataFrame, task: str, factor: str, models: list[str],
+                  prefix: str | Path) -> dict[tuple[int, str], list[tuple[int, float]]]:
+    """Score (%) vs n_neg, one curve per model of ``models`` (in that order), a panel per n_pos.
+
+    Returns the plotted curves: (n_pos, model) -> [(n_neg, seed-mean score %), ...].
+    """
     part = cells[(cells["Task"] == task) & cells["Model"].isin(models)]
     missing = [m for m in models if m not in set(part["Model"])]
     if missing:
         raise TunesafeError(f"factor {factor}: no {task} cells of model(s) {missing}")
     n_pos_values = sorted(part["n_pos"].unique())
     fig, axes = plt.subplots(1, len(n_pos_values), figsize=(4.4 * len(n_pos_values), 3.6), squeeze=False)
+    curves = {}
     for ax, n_pos in zip(axes[0], n_pos_values, strict=True):
         for model in models:
-            _curve(ax, part[(part["Model"] == model) & (part["n_pos"] == n_pos)], model)
+            curves[(int(n_pos), model)] = _curve(ax, part[(part["Model"] == model) & (part["n_pos"] == n_pos)], model)
         _axes_style(ax, part["n_neg"], f"{task}, n_pos={n_pos}: by {factor}")
     _save(fig, prefix)
+    return curves
 
 
 def rebound_figure(cells: pd.DataFrame, task: str, prefix: str | Path) -> None:
