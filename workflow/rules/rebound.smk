@@ -314,10 +314,25 @@ rule rebound_table:
 # --- resistance ----------------------------------------------------------------------
 
 
+rule resistance_set_data:
+    output:
+        train="results/rebound/alignment/{rset}/train.jsonl",
+        prompts="results/rebound/alignment/{rset}/prompts.jsonl",
+    log:
+        "results/logs/resistance/alignment/{rset}.log",
+    conda:
+        ENV
+    params:
+        args=lambda w: rs_alignment_args(w.rset),
+    shell:
+        "tunesafe rebound alignment-data {params.args} --out-train {output.train} "
+        "--out-prompts {output.prompts} > {log} 2>&1"
+
+
 rule resistance_slices:
     input:
         model=lambda w: rb_model_input(RS_MODELS[w.rmodel]),
-        data=lambda w: f"results/data/{RS_SETS[w.rset]['train']}.jsonl",
+        data=lambda w: rs_set_data(w.rset, "train"),
         template=RB.get("chat_template") or [],
     output:
         theta1=directory("results/models/resistance/{rmodel}/{rset}/theta1"),
@@ -346,7 +361,7 @@ rule resistance_slices:
 rule resistance_responses:
     input:
         model="results/models/resistance/{rmodel}/{rset}/theta{slice}",
-        prompts=lambda w: f"results/data/{RS_SETS[w.rset]['prompts']}.jsonl",
+        prompts=lambda w: rs_set_data(w.rset, "prompts"),
     output:
         "results/generations/resistance/{rmodel}/{rset}/theta{slice}.jsonl",
     log:

@@ -180,3 +180,27 @@ def rb_factor_args():
     return " ".join(
         f"--factor {name}={','.join(models)}" for name, models in RB_FACTORS.items()
     )
+
+
+def rs_set_data(rset, kind):
+    """Training records (kind train) or prompts of a resistance set: a datasets entry's
+    prepared records, or the set's own TruthfulQA / BeaverTails rows (`rebound alignment-data`)."""
+    s = RS_SETS[rset]
+    if "format" in s:
+        return f"results/rebound/alignment/{rset}/{kind}.jsonl"
+    return f"results/data/{s[kind]}.jsonl"
+
+
+def rs_alignment_args(rset):
+    s = RS_SETS[rset]
+    args = [f"--format {s['format']} --source {s['source']} --seed {s.get('seed', 0)}"]
+    args.append(f"--n-train {s['n_train']} --n-prompts {s['n_prompts']}")
+    if s["source"] == "toy":
+        args.append(f"--n {s['n']}")
+    elif s["source"] == "file":
+        args.append(f"--path {s['path']}")
+    else:
+        args.append(f"--id {s['id']} --split {s.get('split', 'train')}")
+        if s.get("name"):
+            args.append(f"--name {s['name']}")
+    return " ".join(args)

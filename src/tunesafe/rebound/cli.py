@@ -8,6 +8,7 @@ import argparse
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("rebound", help="resistance and rebound (Language Models Resist Alignment)")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_resistance_parsers(sub)
 
     p = sub.add_parser("data", help="positive/negative training records, held-out prompts or labelled text")
     p.add_argument("--task", required=True, help="reviews (IMDb) or safety (BeaverTails)")
@@ -59,6 +60,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--generations-dir", required=True, help="output: <dir>/pos<P>_neg<N>_seed<S>.jsonl")
     p.set_defaults(func=_grid)
 
+    p = sub.add_parser("table", help="rebound grid table with Table 3's KL measure, and one figure per task")
+    p.add_argument("--metrics", nargs="+", required=True, help="per-cell metrics JSON files")
+    p.add_argument("--epsilon", type=float, default=0.01)
+    p.add_argument("--paper", help="resources/paper_numbers.yaml")
+    p.add_argument("--out", required=True, help="table prefix: <out>.csv and <out>.md")
+    p.add_argument("--figures", required=True, help="figure prefix: <figures>_<task>.{pdf,png}")
+    p.add_argument("--factor", action="append", default=[], metavar="NAME=MODEL,MODEL,...",
+                   help="also draw <figures>_<NAME>_<task>.{pdf,png}: one curve per model")
+    p.set_defaults(func=_table)
+
+
+def _add_resistance_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("alignment-data", help="training records and held-out prompts of a resistance alignment set")
+    p.add_argument("--format", required=True, choices=["truthfulqa", "beavertails"])
+    p.add_argument("--source", default="toy", choices=["toy", "file", "hf"])
+    p.add_argument("--n", type=int, default=0, help="toy: rows generated")
+    p.add_argument("--seed", type=int, default=0, help="toy: generator seed; all: the shuffle before the split")
+    p.add_argument("--path", help="file: JSONL, JSON list or parquet in the real format")
+    p.add_argument("--id", help="hf: dataset id (truthfulqa/truthful_qa, PKU-Alignment/BeaverTails)")
+    p.add_argument("--name", help="hf: dataset config (truthful_qa: generation)")
+    p.add_argument("--split", default="train", help="hf: split")
+    p.add_argument("--n-train", type=int, required=True)
+    p.add_argument("--n-prompts", type=int, required=True)
+    p.add_argument("--out-train", required=True)
+    p.add_argument("--out-prompts", required=True)
+    p.set_defaults(func=_alignment_data)
+
     p = sub.add_parser("as-records", help="generations as training chat records (D_k of the resistance study)")
     p.add_argument("--generations", required=True)
     p.add_argument("--out", required=True)
@@ -71,16 +99,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--paper", help="resources/paper_numbers.yaml")
     p.add_argument("--out", required=True, help="output prefix: <out>.csv and <out>.md")
     p.set_defaults(func=_resistance_table)
-
-    p = sub.add_parser("table", help="rebound grid table with Table 3's KL measure, and one figure per task")
-    p.add_argument("--metrics", nargs="+", required=True, help="per-cell metrics JSON files")
-    p.add_argument("--epsilon", type=float, default=0.01)
-    p.add_argument("--paper", help="resources/paper_numbers.yaml")
-    p.add_argument("--out", required=True, help="table prefix: <out>.csv and <out>.md")
-    p.add_argument("--figures", required=True, help="figure prefix: <figures>_<task>.{pdf,png}")
-    p.add_argument("--factor", action="append", default=[], metavar="NAME=MODEL,MODEL,...",
-                   help="also draw <figures>_<NAME>_<task>.{pdf,png}: one curve per model")
-    p.set_defaults(func=_table)
 
 
 def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
@@ -154,6 +172,22 @@ def _data(args: argparse.Namespace) -> None:
         if len(rows) < args.n:
             raise TunesafeError(f"{source}: only {len(rows)} {args.kind} records, {args.n} asked for")
     print(f"{args.out}: {write_jsonl(args.out, rows)} records")
+
+
+def _alignment_data(args: argparse.Namespace) -> None:
+    from tunesafe.io import write_jsonl
+    from tunesafe.rebound import alignment_sets as sets
+    from tunesafe.rebound.data import load_rows
+
+    if args.source == "toy":
+        rows, source = sets.TOY_ROWS[args.format](args.n, args.seed), f"toy {args.format}"
+    else:
+        rows, source = load_rows(args.path if args.source == "file" else None,
+                                 args.id if args.source == "hf" else None, args.split, hf_name=args.name)
+    records = sets.alignment_records(args.format, rows, source)
+    train, prompts = sets.split_records(records, args.n_train, args.n_prompts, args.seed, source)
+    print(f"{args.out_train}: {write_jsonl(args.out_train, train)} records; "
+          f"{args.out_prompts}: {write_jsonl(args.out_prompts, prompts)} prompts")
 
 
 def _classifier(args: argparse.Namespace) -> None:
@@ -256,23 +290,8 @@ def _table(args: argparse.Namespace) -> None:
     from tunesafe.errors import check_range
 
     check_range("--epsilon", args.epsilon, 0, low_open=True)  # a KL threshold
-    from tunesafe.rebound.report import (
-        cells_frame,
-        factor_figure,
-        paper_note,
-        rebound_figure,
-        rebound_table,
-    )
-    from tunesafe.report.tables import to_markdown, write_table
+    from tunesafe.rebound.report import write_report
 
-    cells = cells_frame(args.metrics)
-    paper = _paper(args.paper, "rebound_table3")
-    df = rebound_table(cells, args.epsilon, paper)
-    csv, md = write_table(df, args.out, floatfmt=".4g")
-    md.write_text(md.read_text() + paper_note(paper, args.epsilon))
-    for task in dict.fromkeys(cells["Task"]):
-        rebound_figure(cells, task, f"{args.figures}_{task}")
-        for factor, models in _pairs(args.factor, "--factor").items():
-            factor_figure(cells, task, factor, models.split(","), f"{args.figures}_{factor}_{task}")
-    print(to_markdown(df, ".4g"))
-    print(f"wrote {csv} and {md}")
+    factors = {name: models.split(",") for name, models in _pairs(args.factor, "--factor").items()}
+    print(write_report(args.metrics, args.epsilon, _paper(args.paper, "rebound_table3"), args.out, args.figures,
+                       factors))

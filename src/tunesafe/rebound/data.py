@@ -201,8 +201,8 @@ REAL_FORMATS = {"imdb": imdb_records, "beavertails": beavertails_records}
 
 
 def load_rows(path: str | None = None, hf_id: str | None = None, split: str = "train",
-              shuffle_seed: int | None = None) -> tuple[list[dict[str, Any]], str]:
-    """Rows of a local JSONL/JSON/parquet file or of a Hugging Face dataset split."""
+              shuffle_seed: int | None = None, hf_name: str | None = None) -> tuple[list[dict[str, Any]], str]:
+    """Rows of a local JSONL/JSON/parquet file or of a Hugging Face dataset split (and config)."""
     if path:
         p = Path(path)
         if p.suffix == ".parquet":
@@ -217,7 +217,7 @@ def load_rows(path: str | None = None, hf_id: str | None = None, split: str = "t
     elif hf_id:
         from datasets import load_dataset
 
-        rows = [dict(r) for r in load_dataset(hf_id, split=split)]
+        rows = [dict(r) for r in load_dataset(hf_id, hf_name, split=split)]
         source = f"{hf_id}[{split}]"
     else:
         raise TunesafeError("rebound data: give --path or --id for a real dataset")

@@ -140,3 +140,20 @@ def rebound_figure(cells: pd.DataFrame, task: str, prefix: str | Path) -> None:
             _curve(ax, m[m["n_pos"] == n_pos], f"n_pos={n_pos}")
         _axes_style(ax, m["n_neg"], f"{model}: {task}")
     _save(fig, prefix)
+
+
+def write_report(metrics: list[str], epsilon: float, paper: dict[str, Any], out: str, figures: str,
+                 factors: dict[str, list[str]]) -> str:
+    """``<out>.csv/.md`` (the grid table with the paper's Table 3 under it), the per-n_pos figure
+    ``<figures>_<task>`` and one ``<figures>_<factor>_<task>`` per factor; returns the table."""
+    from tunesafe.report.tables import to_markdown, write_table
+
+    cells = cells_frame(metrics)
+    df = rebound_table(cells, epsilon, paper)
+    csv, md = write_table(df, out, floatfmt=".4g")
+    md.write_text(md.read_text() + paper_note(paper, epsilon))
+    for task in dict.fromkeys(cells["Task"]):
+        rebound_figure(cells, task, f"{figures}_{task}")
+        for factor, models in factors.items():
+            factor_figure(cells, task, factor, models, f"{figures}_{factor}_{task}")
+    return f"{to_markdown(df, '.4g')}\nwrote {csv} and {md}"
