@@ -174,6 +174,7 @@ def test_rebound_table_aggregates_seeds_and_adds_table3(tmp_path):
     assert first["Score mean (%)"] == 85.0 and first["Score min (%)"] == 80.0 and first["Seeds"] == 2
     assert first["KL after positive SFT"] == 0.2 and first["Paper needed n_neg"] == 961
     assert first["Needed n_neg (KL<eps)"] == pytest.approx(10 + 0.04 / 0.049 * 10, abs=0.1)
+    assert first["Min KL"] == 0.001 and first["Min KL at n_neg"] == 20
 
 
 def _words(text: str) -> set[str]:

@@ -5,7 +5,8 @@ n_neg, seed) into one row per (model, task, n_pos, n_neg): mean, standard deviat
 and max of the score over seeds, and the mean KL to the base model. On the n_neg = 0 rows
 it adds Table 3's measure: the KL after the positive SFT and the negative examples needed
 to bring the (seed-mean) KL below epsilon (:func:`tunesafe.rebound.kl.needed_examples`),
-with the paper's values beside them. :func:`rebound_figure` draws score vs n_neg, one curve
+the smallest seed-mean KL over the n_neg grid and where it is reached (negatives can pull a
+model back towards the base and then past it), with the paper's values beside them. :func:`rebound_figure` draws score vs n_neg, one curve
 per n_pos, the min-max spread over seeds shaded, one panel per model (the paper's rebound
 figure per positive amount). :func:`factor_figure` draws the same curves with one curve per
 model of a factor and one panel per n_pos: the paper's figures against model size and
@@ -49,6 +50,8 @@ def rebound_table(cells: pd.DataFrame, epsilon: float = 0.01, paper: dict[str, A
     }).reset_index()
     df["KL after positive SFT"] = None
     df["Needed n_neg (KL<eps)"] = None
+    df["Min KL"] = None
+    df["Min KL at n_neg"] = None
     df["Paper KL"] = None
     df["Paper needed n_neg"] = None
     paper = paper or {}
@@ -59,6 +62,9 @@ def rebound_table(cells: pd.DataFrame, epsilon: float = 0.01, paper: dict[str, A
             df.loc[first, "KL after positive SFT"] = part.loc[first, "KL to base"]
         need = needed_examples(part["n_neg"].tolist(), part["KL to base"].tolist(), epsilon)
         df.loc[first, "Needed n_neg (KL<eps)"] = "not reached" if need is None else round(need, 1)
+        low = part["KL to base"].astype(float).idxmin()  # how close the negatives bring it back
+        df.loc[first, "Min KL"] = round(float(part.loc[low, "KL to base"]), 4)
+        df.loc[first, "Min KL at n_neg"] = int(part.loc[low, "n_neg"])
         ref = paper.get(model, {}).get(str(n_pos)) or paper.get(model, {}).get(n_pos) or {}
         df.loc[first, "Paper KL"] = ref.get("kl")
         df.loc[first, "Paper needed n_neg"] = ref.get("needed")
