@@ -37,7 +37,7 @@ rule rebound_toy_corpus:
     conda:
         ENV
     params:
-        args=rb_toy_corpus_args(),
+        args=lambda w: rb_toy_corpus_args(),
     shell:
         "tunesafe rebound data --task reviews --kind pretrain --source toy {params.args} "
         "--out {output} > {log} 2>&1"
