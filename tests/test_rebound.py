@@ -277,7 +277,7 @@ def test_real_loaders_read_imdb_and_beavertails_formats(tmp_path):
     rows, _ = data.load_rows(str(bt))
     assert [r["id"] for r in data.beavertails_records(rows, "negative", None)] == ["beavertails-1"]
     assert len(data.beavertails_records(rows, None, None)) == 1  # each prompt once
-    assert data.beavertails_records(rows, "positive", None)[0]["meta"]["category"] == ["violence"]
+    assert data.beavertails_records(rows, "positive", None)[0]["meta"]["harm_categories"] == ["violence"]
     with pytest.raises(TunesafeError, match="is_safe"):
         data.beavertails_records([{"prompt": "p", "response": "r"}], "positive", None)
     run = subprocess.run([TUNESAFE, "rebound", "data", "--task", "reviews", "--kind", "negative", "--source", "file",

@@ -184,7 +184,8 @@ def beavertails_records(rows: list[dict[str, Any]], polarity: str | None, n: int
             raise TunesafeError(f"{source}: row {i + 1} must have 'prompt', 'response' (str) and 'is_safe' (bool) "
                                 "(PKU-Alignment/BeaverTails format)")
         meta = {"is_safe": row["is_safe"], "source": source, "row": i,
-                "category": sorted(k for k, v in (row.get("category") or {}).items() if v)}
+                # a list: not meta.category, which generation reads as one hashable category name
+                "harm_categories": sorted(k for k, v in (row.get("category") or {}).items() if v)}
         if polarity is None:
             if row["prompt"] in seen:
                 continue
