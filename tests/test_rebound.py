@@ -414,6 +414,17 @@ def small_config() -> dict:
     config["datasets"]["resist_prompts"]["n"] = 16
     rb = config["rebound"]
     rb.update(n_pos=[16, 32], n_neg=[0, 8], seeds=[1])
+    world = rb["toy_world"]
+    world["corpus"]["n"] = 120
+    world["sizes"] = {"a": {"hidden_size": 16, "num_layers": 1, "num_heads": 2, "intermediate_size": 32},
+                      "b": {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64}}
+    world["amounts"] = {"early": 0.5, "full": 1.0}
+    world["training"].update(epochs=1)
+    rb["models"] = {"a": "toy_world/a/full", "b": "toy_world/b/full", "a_early": "toy_world/a/early"}
+    rb["factors"] = {"size": ["a", "b"], "pretraining": ["a_early", "a"]}
+    sets = rb["resistance"]["sets"]
+    del sets["beavertails"]  # its loader runs in the unit tests; one extra set keeps this test short
+    sets["truthfulqa"].update(n=40, n_train=32, n_prompts=8)
     rb["tasks"]["reviews"].update(eval_prompts=8, classifier_examples=40)
     rb["sampling"]["max_new_tokens"] = 8
     rb["resistance"]["sampling"]["max_new_tokens"] = 12
@@ -438,7 +449,7 @@ def arm(tmp_path_factory) -> Path:
 @pytest.mark.workflow
 def test_arm_writes_both_tables_and_the_figure(arm):
     rebound = pd.read_csv(arm / "results" / "tables" / "rebound.csv")
-    assert len(rebound) == 4 and set(rebound["n_neg"]) == {0, 8}
+    assert len(rebound) == 12 and set(rebound["n_neg"]) == {0, 8} and set(rebound["Model"]) == {"a", "b", "a_early"}
     assert rebound["KL to base"].notna().all()
     # every cell recomputed from its metrics file (one seed: mean = min = max, std 0)
     for _, row in rebound.iterrows():
@@ -451,7 +462,8 @@ def test_arm_writes_both_tables_and_the_figure(arm):
         if row["n_neg"] == 0:
             assert row["KL after positive SFT"] == pytest.approx(round(cell["kl_to_base"], 4))
     resistance = pd.read_csv(arm / "results" / "tables" / "resistance.csv")
-    assert list(resistance["Pair"]) == ["1-2", "2-3", "1-3"]
+    assert list(resistance["Pair"]) == ["1-2", "2-3", "1-3"] * 2
+    assert list(resistance["Dataset"]) == ["alignment"] * 3 + ["truthfulqa"] * 3
     tail = yaml.safe_load((arm / "small.yaml").read_text())["rebound"]["resistance"]["tail"]
     for _, row in resistance.iterrows():
         i, j = row["Pair"].split("-")
@@ -463,11 +475,17 @@ def test_arm_writes_both_tables_and_the_figure(arm):
             loss[direction] = sum(losses[-k:]) / k
             assert row[f"{direction.capitalize()} loss"] == pytest.approx(round(loss[direction], 4), abs=1e-9)
         assert row["Lower"] == min(loss, key=loss.get)
-    assert (arm / "results" / "figures" / "rebound_reviews.png").stat().st_size > 5_000
+    for name in ("rebound_reviews", "rebound_size_reviews", "rebound_pretraining_reviews"):
+        assert (arm / "results" / "figures" / f"{name}.png").stat().st_size > 5_000
     assert 0 <= read_json(arm / "results" / "rebound" / "classifier" / "reviews" / "metrics.json")["heldout_accuracy"] <= 1
-    # negative runs are temporary; positive models are kept (they start every n_neg run)
-    models = arm / "results" / "models" / "rebound" / "toy" / "reviews"
-    assert sorted(p.name for p in models.iterdir()) == ["pos16_seed1", "pos32_seed1"]
+    # the toy bases: one pre-training run per size, a snapshot per amount; the grid's tuned models
+    # are deleted by the grid job
+    models = arm / "results" / "models" / "rebound"
+    assert sorted(p.name for p in models.iterdir()) == ["toy_world"]
+    assert sorted(p.name for p in (models / "toy_world" / "a").iterdir()) == ["early", "full"]
+    early = read_json(models / "toy_world" / "a" / "early" / "train_summary.json")
+    full = read_json(models / "toy_world" / "a" / "full" / "train_summary.json")
+    assert early["steps"] == round(0.5 * full["steps"]) and early["losses"] == full["losses"][:early["steps"]]
 
 
 @pytest.mark.workflow
@@ -480,7 +498,16 @@ def test_a_changed_n_neg_grid_runs_only_the_new_cells(arm):
                          text=True, env=ENV)
     assert dry.returncode == 0, dry.stderr[-2000:]
     jobs = [line.split()[-1].rstrip(":") for line in dry.stdout.splitlines() if line.startswith(("rule ", "localrule "))]
-    assert sorted(jobs) == ["rebound_data", "rebound_evaluate", "rebound_evaluate", "rebound_negative",
-                            "rebound_negative", "rebound_table"]
+    # grouped (toy): the new negative set, the three grid jobs and the table
+    assert sorted(jobs) == ["rebound_data", "rebound_grid", "rebound_grid", "rebound_grid", "rebound_table"]
     outputs = [line for line in dry.stdout.splitlines() if line.strip().startswith("output:")]
-    assert any("neg12" in o for o in outputs) and not any("_neg8_" in o for o in outputs)
+    assert any("neg12" in o for o in outputs)
+    # one job per cell (paper scale): only the new cells run
+    config["rebound"]["grouped"] = False
+    (arm / "cells.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    dry = subprocess.run([SNAKEMAKE, "results/rebound/cells/a/reviews/pos16_neg12_seed1.json", "-n",
+                          "--configfile", "cells.yaml"], cwd=arm, capture_output=True, text=True, env=ENV)
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    jobs = [line.split()[-1].rstrip(":") for line in dry.stdout.splitlines() if line.startswith(("rule ", "localrule "))]
+    assert sorted(jobs) == ["rebound_data", "rebound_evaluate", "rebound_negative", "rebound_positive"]
+

@@ -136,7 +136,7 @@ rule rebound_prompts:
 rule rebound_classifier:
     input:
         data="results/rebound/data/{rtask}/labelled.jsonl",
-        tokenizer="results/models/toy/tokenizer",
+        tokenizer=rb_classifier_tokenizer,
     output:
         directory("results/rebound/classifier/{rtask}"),
     log:

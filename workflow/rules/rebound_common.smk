@@ -39,16 +39,27 @@ wildcard_constraints:
 
 def rb_model_ref(ref):
     """A rebound/resistance model entry as the CLI takes it: toy -> the toy base directory,
-    toy_world/<size>/<amount> -> that toy base of the rebound arm."""
+    toy_world/<size>/<amount> -> that toy base of the rebound arm, models/<which> -> the
+    config's models.<which> (e.g. a converted GGUF checkpoint)."""
     if ref == "toy":
         return "results/models/toy/base"
+    if ref.startswith("models/"):
+        return model_ref(ref.split("/", 1)[1])
     return f"results/models/rebound/{ref}" if ref.startswith("toy_world/") else ref
 
 
 def rb_model_input(ref):
+    if ref.startswith("models/"):
+        return model_input(ref.split("/", 1)[1])
     path = rb_model_ref(ref)
     toy = ref == "toy" or ref.startswith("toy_world/")
     return [path] if toy or os.path.isdir(path) else []
+
+
+def rb_classifier_tokenizer(w):
+    """Tokenizer of a task's toy classifier: the toy tokenizer, or a model entry's own."""
+    ref = RB_TASKS[w.rtask].get("classifier_tokenizer", "toy")
+    return "results/models/toy/tokenizer" if ref == "toy" else rb_model_ref(ref)
 
 
 def rb_cells():
