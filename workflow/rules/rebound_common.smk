@@ -18,6 +18,11 @@ RS_MODELS = RS.get("models", {})
 RB_TOY = RB.get("toy_world", {})
 RB_SIZES = RB_TOY.get("sizes", {})
 RB_AMOUNTS = RB_TOY.get("amounts", {})
+if RB_AMOUNTS and 1.0 not in RB_AMOUNTS.values():
+    raise ValueError(
+        f"config error: rebound.toy_world.amounts {RB_AMOUNTS}: one amount must be 1.0 "
+        "(the end of the pre-training run)"
+    )
 # one job per (model, task) runs all its cells (toy scale) instead of one job per cell
 RB_GROUPED = RB.get("grouped", False)
 # figures against a factor: name -> the models compared (the n_pos figure is drawn per model)
@@ -195,7 +200,8 @@ def rb_factor_args():
 
 def rs_set_data(rset, kind):
     """Training records (kind train) or prompts of a resistance set: a datasets entry's
-    prepared records, or the set's own TruthfulQA / BeaverTails rows (`rebound alignment-data`)."""
+    prepared records, or the set's own TruthfulQA / BeaverTails rows (`rebound alignment-data`).
+    """
     s = RS_SETS[rset]
     if "format" in s:
         return f"results/rebound/alignment/{rset}/{kind}.jsonl"
