@@ -23,7 +23,7 @@ from tunesafe.io import read_json, read_jsonl, write_json, write_jsonl
 from tunesafe.rebound import data
 from tunesafe.rebound.grid import run_grid
 from tunesafe.rebound.kl import encode_texts, needed_examples, token_kl
-from tunesafe.rebound.report import cells_frame, factor_figure, rebound_table
+from tunesafe.rebound.report import cells_frame, factor_figure, paper_note, rebound_table
 from tunesafe.rebound.resistance import (
     PAIRS,
     final_loss,
@@ -175,6 +175,9 @@ def test_rebound_table_aggregates_seeds_and_adds_table3(tmp_path):
     assert first["KL after positive SFT"] == 0.2 and first["Paper needed n_neg"] == 961
     assert first["Needed n_neg (KL<eps)"] == pytest.approx(10 + 0.04 / 0.049 * 10, abs=0.1)
     assert first["Min KL"] == 0.001 and first["Min KL at n_neg"] == 20
+    # the paper's counts are for its epsilon 0.01 (Table 3), whatever ours is
+    note = paper_note({"llama2_7b": {"1000": {"kl": 0.21, "needed": 961}}}, 0.005)
+    assert "below 0.01; ours: below 0.005): n_pos 1000: KL 0.21, 961 negatives" in note
 
 
 def _words(text: str) -> set[str]:

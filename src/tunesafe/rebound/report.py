@@ -29,6 +29,7 @@ from tunesafe.io import atomic_path, read_json  # noqa: E402
 from tunesafe.rebound.kl import needed_examples  # noqa: E402
 
 KEYS = ["Model", "Task", "n_pos", "n_neg"]
+PAPER_EPSILON = 0.01  # Table 3's KL threshold (arXiv 2406.06144, Sec. 5.3)
 
 
 def cells_frame(paths: list[str | Path]) -> pd.DataFrame:
@@ -76,12 +77,13 @@ def rebound_table(cells: pd.DataFrame, epsilon: float = 0.01, paper: dict[str, A
 
 
 def paper_note(paper: dict[str, Any], epsilon: float) -> str:
-    """Markdown lines with the paper's Table 3 values (shown under the table for any model)."""
+    """Markdown lines with the paper's Table 3 values (shown under the table for any model);
+    the paper's counts are for its own epsilon, which can differ from ours (``epsilon``)."""
     lines = []
     for model, by_n in paper.items():
         values = "; ".join(f"n_pos {n}: KL {v.get('kl')}, {v.get('needed')} negatives" for n, v in by_n.items())
         lines.append(f"\nPaper, Table 3 ({model}, KL to the base after the positive SFT and negative examples "
-                     f"needed to bring it below {epsilon}): {values}.\n")
+                     f"needed to bring it below {PAPER_EPSILON}; ours: below {epsilon}): {values}.\n")
     return "".join(lines)
 
 
