@@ -514,3 +514,20 @@ def test_a_changed_n_neg_grid_runs_only_the_new_cells(arm):
     jobs = [line.split()[-1].rstrip(":") for line in dry.stdout.splitlines() if line.startswith(("rule ", "localrule "))]
     assert sorted(jobs) == ["rebound_data", "rebound_evaluate", "rebound_negative", "rebound_positive"]
 
+
+
+def test_smollm2_rebound_slice_plans_on_the_converted_gguf_model():
+    """config/smollm2_rebound.yaml on top of config/smollm2.yaml: the GGUF conversion, then one
+    job per cell of the slice, the base of every cell and the classifier's tokenizer the
+    converted model."""
+    config = yaml.safe_load((REPO / "config" / "smollm2_rebound.yaml").read_text())["rebound"]
+    run = subprocess.run([SNAKEMAKE, "-n", "-p", "results/tables/rebound.md", "--configfile", "config/smollm2.yaml",
+                          "config/smollm2_rebound.yaml"], cwd=REPO, capture_output=True, text=True, env=ENV)
+    assert run.returncode == 0, run.stderr[-2000:]
+    jobs = [line.split()[-1].rstrip(":") for line in run.stdout.splitlines() if line.startswith(("rule ", "localrule "))]
+    n_cells = len(config["n_pos"]) * len(config["n_neg"]) * len(config["seeds"])
+    assert jobs.count("rebound_evaluate") == n_cells and jobs.count("gguf_model") <= 1
+    assert jobs.count("rebound_positive") == len(config["n_pos"]) * len(config["seeds"])
+    assert "rebound_grid" not in jobs and "resistance_slices" not in jobs
+    shells = [line for line in run.stdout.splitlines() if "rebound evaluate" in line or "rebound classifier" in line]
+    assert shells and all("results/models/gguf/base" in line for line in shells)
