@@ -21,8 +21,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from tunesafe.errors import TunesafeError
 from tunesafe.io import read_json, read_jsonl, write_json, write_jsonl
 from tunesafe.rebound import data
+from tunesafe.rebound.grid import run_grid
 from tunesafe.rebound.kl import encode_texts, needed_examples, token_kl
-from tunesafe.rebound.report import cells_frame, rebound_table
+from tunesafe.rebound.report import cells_frame, factor_figure, paper_note, rebound_table
 from tunesafe.rebound.resistance import (
     PAIRS,
     final_loss,
@@ -147,7 +148,8 @@ def test_toy_classifier_through_the_scorer_registry(tmp_path, tiny_tokenizer_dir
     metrics = train_classifier(data.labelled("reviews", 200, 2), str(tiny_tokenizer_dir), str(tmp_path / "clf"))
     assert metrics["heldout_accuracy"] >= 0.9 and metrics["n_heldout"] == 50
     scorer = get_scorer("toy_classifier", path=str(tmp_path / "clf"))
-    probs = scorer.prob_positive(["", ""], ["it was wonderful and brilliant.", "it was boring and awful."])
+    probs = scorer.prob_positive(["", ""], ["wonderful. The story felt brilliant and the actors were fun.",
+                                            "boring. The story felt awful and the actors were dull."])
     assert probs[0] > 0.5 > probs[1]
     assert share_positive(probs) == 0.5
     with pytest.raises(TunesafeError, match="did you mean 'toy_classifier'"):
@@ -172,6 +174,87 @@ def test_rebound_table_aggregates_seeds_and_adds_table3(tmp_path):
     assert first["Score mean (%)"] == 85.0 and first["Score min (%)"] == 80.0 and first["Seeds"] == 2
     assert first["KL after positive SFT"] == 0.2 and first["Paper needed n_neg"] == 961
     assert first["Needed n_neg (KL<eps)"] == pytest.approx(10 + 0.04 / 0.049 * 10, abs=0.1)
+    assert first["Min KL"] == 0.001 and first["Min KL at n_neg"] == 20
+    # the paper's counts are for its epsilon 0.01 (Table 3), whatever ours is
+    note = paper_note({"llama2_7b": {"1000": {"kl": 0.21, "needed": 961}}}, 0.005)
+    assert "below 0.01; ours: below 0.005): n_pos 1000: KL 0.21, 961 negatives" in note
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".,") for w in text.split()}
+
+
+def test_pretrain_corpus_has_the_configured_review_share_and_sentiment_mix():
+    shares = {"negative": 0.5, "neutral": 0.3, "positive": 0.2}
+    rows = data.pretrain_corpus(2000, 5, 0.6, shares)
+    assert len(rows) == 2000 and rows == data.pretrain_corpus(2000, 5, 0.6, shares)
+    reviews = [r for r in rows if "sentiment" in r["meta"]]
+    assert len(reviews) == 1200  # round(0.6 * 2000); the rest is the toy world's general text
+    for name, share in shares.items():  # binomial sd of a share of 1200 draws <= 0.0145: 4 sd
+        assert abs(sum(r["meta"]["sentiment"] == name for r in reviews) / 1200 - share) < 0.06
+    for r in reviews:  # each continuation uses its own sentiment's words and no other's
+        assert r["messages"][0]["content"].startswith(data.REVIEW_INSTRUCTION)
+        words = _words(r["messages"][-1]["content"])
+        for name, vocab in data.SENTIMENTS.items():
+            assert bool(words & set(vocab)) == (name == r["meta"]["sentiment"])
+    with pytest.raises(TunesafeError, match="summing to 1"):
+        data.pretrain_corpus(10, 0, 0.5, {"negative": 0.5})
+    with pytest.raises(TunesafeError, match="review_share"):
+        data.pretrain_corpus(10, 0, 1.5, shares)
+
+
+def test_labelled_reviews_count_neutral_reviews_as_not_positive():
+    rows = data.labelled("reviews", 40, 2)
+    by_label = {0: set(), 1: set()}
+    for r in rows:
+        by_label[r["label"]] |= _words(r["text"])
+    assert sum(r["label"] for r in rows) == 20
+    assert by_label[1] & set(data.toy.POSITIVE) and not by_label[1] & set(data.NEUTRAL + data.toy.NEGATIVE)
+    assert by_label[0] & set(data.NEUTRAL) and by_label[0] & set(data.toy.NEGATIVE)
+
+
+def test_factor_figure_draws_seed_means_per_model_and_n_pos(tmp_path):
+    cells = pd.DataFrame([
+        {"Model": m, "Task": "reviews", "n_pos": p, "n_neg": n, "seed": s, "score": v, "kl": 0.1}
+        for m, p, n, s, v in [("big", 10, 0, 1, 0.9), ("big", 10, 0, 2, 0.7), ("big", 10, 5, 1, 0.2),
+                              ("big", 10, 5, 2, 0.4), ("tiny", 10, 0, 1, 0.5), ("tiny", 10, 5, 1, 0.25),
+                              ("other", 10, 0, 1, 1.0)]])
+    curves = factor_figure(cells, "reviews", "size", ["tiny", "big"], tmp_path / "fig")
+    assert set(curves) == {(10, "tiny"), (10, "big")}  # only the factor's models
+    assert curves[(10, "big")] == [(0, pytest.approx(80.0)), (5, pytest.approx(30.0))]
+    assert curves[(10, "tiny")] == [(0, pytest.approx(50.0)), (5, pytest.approx(25.0))]
+    assert (tmp_path / "fig.png").stat().st_size > 5_000 and (tmp_path / "fig.pdf").exists()
+    with pytest.raises(TunesafeError, match="huge"):
+        factor_figure(cells, "reviews", "size", ["tiny", "huge"], tmp_path / "fig2")
+
+
+def _flat(model_dir) -> torch.Tensor:
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_run_grid_trains_each_negative_from_its_positive_model(tmp_path, tiny_model_dir):
+    pos = {n: str(tmp_path / f"pos{n}.jsonl") for n in (8, 16)}
+    for n, path in pos.items():
+        write_jsonl(path, data.toy_examples("reviews", "positive", n, 0))
+    write_jsonl(tmp_path / "neg2.jsonl", data.toy_examples("reviews", "negative", 2, 0))
+    base = _flat(tiny_model_dir)
+    seen = []
+
+    def evaluate(model_dir, n_pos, n_neg, seed):
+        summary = read_json(Path(model_dir) / "train_summary.json")
+        assert summary["examples"] == (n_neg or n_pos) and summary["settings"]["seed"] == seed
+        w = _flat(model_dir)
+        if n_neg:  # one step from the positive model (still on disk), n_pos / 2 steps from the base
+            w_pos = _flat(Path(model_dir).parent / f"pos{n_pos}_seed{seed}")
+            assert (w - w_pos).norm() < (w - base).norm()
+        seen.append((n_pos, n_neg, seed))
+
+    settings = {"epochs": 1, "lr": 1e-2, "global_batch": 2, "micro_batch": 2, "max_length": 64, "precision": "fp32"}
+    cells = run_grid(str(tiny_model_dir), pos, {0: "-", 2: str(tmp_path / "neg2.jsonl")}, [3, 4], settings,
+                     evaluate, str(tmp_path / "work"))
+    assert cells == 8 and seen == [(p, n, s) for s in (3, 4) for p in (8, 16) for n in (0, 2)]
+    assert list((tmp_path / "work").iterdir()) == []  # every tuned model deleted
 
 
 def test_real_loaders_read_imdb_and_beavertails_formats(tmp_path):
@@ -197,7 +280,7 @@ def test_real_loaders_read_imdb_and_beavertails_formats(tmp_path):
     rows, _ = data.load_rows(str(bt))
     assert [r["id"] for r in data.beavertails_records(rows, "negative", None)] == ["beavertails-1"]
     assert len(data.beavertails_records(rows, None, None)) == 1  # each prompt once
-    assert data.beavertails_records(rows, "positive", None)[0]["meta"]["category"] == ["violence"]
+    assert data.beavertails_records(rows, "positive", None)[0]["meta"]["harm_categories"] == ["violence"]
     with pytest.raises(TunesafeError, match="is_safe"):
         data.beavertails_records([{"prompt": "p", "response": "r"}], "positive", None)
     run = subprocess.run([TUNESAFE, "rebound", "data", "--task", "reviews", "--kind", "negative", "--source", "file",
@@ -334,6 +417,17 @@ def small_config() -> dict:
     config["datasets"]["resist_prompts"]["n"] = 16
     rb = config["rebound"]
     rb.update(n_pos=[16, 32], n_neg=[0, 8], seeds=[1])
+    world = rb["toy_world"]
+    world["corpus"]["n"] = 120
+    world["sizes"] = {"a": {"hidden_size": 16, "num_layers": 1, "num_heads": 2, "intermediate_size": 32},
+                      "b": {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64}}
+    world["amounts"] = {"early": 0.5, "full": 1.0}
+    world["training"].update(epochs=1)
+    rb["models"] = {"a": "toy_world/a/full", "b": "toy_world/b/full", "a_early": "toy_world/a/early"}
+    rb["factors"] = {"size": ["a", "b"], "pretraining": ["a_early", "a"]}
+    sets = rb["resistance"]["sets"]
+    del sets["beavertails"]  # its loader runs in the unit tests; one extra set keeps this test short
+    sets["truthfulqa"].update(n=40, n_train=32, n_prompts=8)
     rb["tasks"]["reviews"].update(eval_prompts=8, classifier_examples=40)
     rb["sampling"]["max_new_tokens"] = 8
     rb["resistance"]["sampling"]["max_new_tokens"] = 12
@@ -358,7 +452,7 @@ def arm(tmp_path_factory) -> Path:
 @pytest.mark.workflow
 def test_arm_writes_both_tables_and_the_figure(arm):
     rebound = pd.read_csv(arm / "results" / "tables" / "rebound.csv")
-    assert len(rebound) == 4 and set(rebound["n_neg"]) == {0, 8}
+    assert len(rebound) == 12 and set(rebound["n_neg"]) == {0, 8} and set(rebound["Model"]) == {"a", "b", "a_early"}
     assert rebound["KL to base"].notna().all()
     # every cell recomputed from its metrics file (one seed: mean = min = max, std 0)
     for _, row in rebound.iterrows():
@@ -371,7 +465,8 @@ def test_arm_writes_both_tables_and_the_figure(arm):
         if row["n_neg"] == 0:
             assert row["KL after positive SFT"] == pytest.approx(round(cell["kl_to_base"], 4))
     resistance = pd.read_csv(arm / "results" / "tables" / "resistance.csv")
-    assert list(resistance["Pair"]) == ["1-2", "2-3", "1-3"]
+    assert list(resistance["Pair"]) == ["1-2", "2-3", "1-3"] * 2
+    assert list(resistance["Dataset"]) == ["alignment"] * 3 + ["truthfulqa"] * 3
     tail = yaml.safe_load((arm / "small.yaml").read_text())["rebound"]["resistance"]["tail"]
     for _, row in resistance.iterrows():
         i, j = row["Pair"].split("-")
@@ -383,11 +478,17 @@ def test_arm_writes_both_tables_and_the_figure(arm):
             loss[direction] = sum(losses[-k:]) / k
             assert row[f"{direction.capitalize()} loss"] == pytest.approx(round(loss[direction], 4), abs=1e-9)
         assert row["Lower"] == min(loss, key=loss.get)
-    assert (arm / "results" / "figures" / "rebound_reviews.png").stat().st_size > 5_000
+    for name in ("rebound_reviews", "rebound_size_reviews", "rebound_pretraining_reviews"):
+        assert (arm / "results" / "figures" / f"{name}.png").stat().st_size > 5_000
     assert 0 <= read_json(arm / "results" / "rebound" / "classifier" / "reviews" / "metrics.json")["heldout_accuracy"] <= 1
-    # negative runs are temporary; positive models are kept (they start every n_neg run)
-    models = arm / "results" / "models" / "rebound" / "toy" / "reviews"
-    assert sorted(p.name for p in models.iterdir()) == ["pos16_seed1", "pos32_seed1"]
+    # the toy bases: one pre-training run per size, a snapshot per amount; the grid's tuned models
+    # are deleted by the grid job
+    models = arm / "results" / "models" / "rebound"
+    assert sorted(p.name for p in models.iterdir()) == ["toy_world"]
+    assert sorted(p.name for p in (models / "toy_world" / "a").iterdir()) == ["early", "full"]
+    early = read_json(models / "toy_world" / "a" / "early" / "train_summary.json")
+    full = read_json(models / "toy_world" / "a" / "full" / "train_summary.json")
+    assert early["steps"] == round(0.5 * full["steps"]) and early["losses"] == full["losses"][:early["steps"]]
 
 
 @pytest.mark.workflow
@@ -400,7 +501,33 @@ def test_a_changed_n_neg_grid_runs_only_the_new_cells(arm):
                          text=True, env=ENV)
     assert dry.returncode == 0, dry.stderr[-2000:]
     jobs = [line.split()[-1].rstrip(":") for line in dry.stdout.splitlines() if line.startswith(("rule ", "localrule "))]
-    assert sorted(jobs) == ["rebound_data", "rebound_evaluate", "rebound_evaluate", "rebound_negative",
-                            "rebound_negative", "rebound_table"]
+    # grouped (toy): the new negative set, the three grid jobs and the table
+    assert sorted(jobs) == ["rebound_data", "rebound_grid", "rebound_grid", "rebound_grid", "rebound_table"]
     outputs = [line for line in dry.stdout.splitlines() if line.strip().startswith("output:")]
-    assert any("neg12" in o for o in outputs) and not any("_neg8_" in o for o in outputs)
+    assert any("neg12" in o for o in outputs)
+    # one job per cell (paper scale): only the new cells run
+    config["rebound"]["grouped"] = False
+    (arm / "cells.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    dry = subprocess.run([SNAKEMAKE, "results/rebound/cells/a/reviews/pos16_neg12_seed1.json", "-n",
+                          "--configfile", "cells.yaml"], cwd=arm, capture_output=True, text=True, env=ENV)
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    jobs = [line.split()[-1].rstrip(":") for line in dry.stdout.splitlines() if line.startswith(("rule ", "localrule "))]
+    assert sorted(jobs) == ["rebound_data", "rebound_evaluate", "rebound_negative", "rebound_positive"]
+
+
+
+def test_smollm2_rebound_slice_plans_on_the_converted_gguf_model():
+    """config/smollm2_rebound.yaml on top of config/smollm2.yaml: the GGUF conversion, then one
+    job per cell of the slice, the base of every cell and the classifier's tokenizer the
+    converted model."""
+    config = yaml.safe_load((REPO / "config" / "smollm2_rebound.yaml").read_text())["rebound"]
+    run = subprocess.run([SNAKEMAKE, "-n", "-p", "results/tables/rebound.md", "--configfile", "config/smollm2.yaml",
+                          "config/smollm2_rebound.yaml"], cwd=REPO, capture_output=True, text=True, env=ENV)
+    assert run.returncode == 0, run.stderr[-2000:]
+    jobs = [line.split()[-1].rstrip(":") for line in run.stdout.splitlines() if line.startswith(("rule ", "localrule "))]
+    n_cells = len(config["n_pos"]) * len(config["n_neg"]) * len(config["seeds"])
+    assert jobs.count("rebound_evaluate") == n_cells and jobs.count("gguf_model") <= 1
+    assert jobs.count("rebound_positive") == len(config["n_pos"]) * len(config["seeds"])
+    assert "rebound_grid" not in jobs and "resistance_slices" not in jobs
+    shells = [line for line in run.stdout.splitlines() if "rebound evaluate" in line or "rebound classifier" in line]
+    assert shells and all("results/models/gguf/base" in line for line in shells)

@@ -144,6 +144,6 @@ def _check_references(config: dict[str, Any]) -> None:
             _must_be_in(t, "baselines.lora_tasks", tasks, "finetune.tasks")
     resistance = config.get("rebound", {}).get("resistance", {})
     for name, spec in resistance.get("sets", {}).items():
-        for key in ("train", "prompts"):
-            if spec[key] not in datasets:
+        for key in ("train", "prompts"):  # a set with its own format (TruthfulQA, BeaverTails) has none
+            if key in spec and spec[key] not in datasets:
                 raise TunesafeError(f"config error: rebound.resistance.sets.{name}.{key}: {spec[key]!r} is not in datasets ({', '.join(datasets)})")

@@ -16,8 +16,82 @@ if RB_TASKS and RB_MODELS:
     TABLES += expand(
         "results/figures/rebound_{task}.{ext}", task=list(RB_TASKS), ext=["pdf", "png"]
     )
+    TABLES += expand(
+        "results/figures/rebound_{factor}_{task}.{ext}",
+        factor=list(RB_FACTORS),
+        task=list(RB_TASKS),
+        ext=["pdf", "png"],
+    )
 if RS_SETS and RS_MODELS:
     TABLES += expand("results/tables/resistance.{ext}", ext=["csv", "md"])
+
+
+# --- the rebound arm's toy bases (sizes x pre-training amounts) -------------------------
+
+
+rule rebound_toy_corpus:
+    output:
+        "results/rebound/data/toy_world/pretrain.jsonl",
+    log:
+        "results/logs/rebound/data/toy_world/pretrain.log",
+    conda:
+        ENV
+    params:
+        args=lambda w: rb_toy_corpus_args(),
+    shell:
+        "tunesafe rebound data --task reviews --kind pretrain --source toy {params.args} "
+        "--out {output} > {log} 2>&1"
+
+
+rule rebound_toy_init:
+    input:
+        "results/models/toy/tokenizer",
+    output:
+        temp(directory("results/models/rebound/toy_world/{size}/init")),
+    log:
+        "results/logs/rebound/toy_world/{size}/init.log",
+    conda:
+        ENV
+    params:
+        args=lambda w: " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in RB_SIZES[w.size].items()
+        ),
+        seed=SEED,
+    shell:
+        "tunesafe toy init-model --tokenizer {input} {params.args} --seed {params.seed} "
+        "--out {output} > {log} 2>&1"
+
+
+rule rebound_toy_base:
+    # one pre-training run per size; its snapshots after each amount's share of the steps are
+    # the bases of that pre-training amount (as TinyLlama's intermediate checkpoints)
+    input:
+        model="results/models/rebound/toy_world/{size}/init",
+        data="results/rebound/data/toy_world/pretrain.jsonl",
+    output:
+        [
+            directory(f"results/models/rebound/toy_world/{{size}}/{a}")
+            for a in RB_AMOUNTS
+        ],
+    log:
+        "results/logs/rebound/toy_world/{size}/base.log",
+    benchmark:
+        "results/benchmarks/rebound/toy_world/{size}.tsv"
+    conda:
+        ENV
+    threads: THREADS
+    params:
+        settings=lambda w: json.dumps(RB_TOY["training"]),
+        save_at=lambda w: " ".join(
+            f"--save-at {f}:results/models/rebound/toy_world/{w.size}/{a}"
+            for a, f in RB_AMOUNTS.items()
+            if f < 1
+        ),
+        last=lambda w: [a for a, f in RB_AMOUNTS.items() if f == 1][0],
+    shell:
+        "tunesafe --threads {threads} train sft --model {input.model} --data {input.data} "
+        "--settings {params.settings:q} {params.save_at} "
+        "--out results/models/rebound/toy_world/{wildcards.size}/{params.last} > {log} 2>&1"
 
 
 # --- rebound -------------------------------------------------------------------------
@@ -62,7 +136,7 @@ rule rebound_prompts:
 rule rebound_classifier:
     input:
         data="results/rebound/data/{rtask}/labelled.jsonl",
-        tokenizer="results/models/toy/tokenizer",
+        tokenizer=rb_classifier_tokenizer,
     output:
         directory("results/rebound/classifier/{rtask}"),
     log:
@@ -77,88 +151,127 @@ rule rebound_classifier:
         "--seed {params.seed} --out {output} > {log} 2>&1"
 
 
-rule rebound_positive:
-    input:
-        model=lambda w: rb_model_input(RB_MODELS[w.rmodel]),
-        data="results/rebound/data/{rtask}/positive_n{npos}.jsonl",
-        template=RB.get("chat_template") or [],
-    output:
-        directory("results/models/rebound/{rmodel}/{rtask}/pos{npos}_seed{rseed}"),
-    log:
-        "results/logs/rebound/train/{rmodel}/{rtask}/pos{npos}_seed{rseed}.log",
-    benchmark:
-        "results/benchmarks/rebound/train/{rmodel}/{rtask}/pos{npos}_seed{rseed}.tsv"
-    conda:
-        ENV
-    threads: THREADS
-    resources:
-        **job_resources("rebound_positive"),
-    params:
-        model=lambda w: rb_model_ref(RB_MODELS[w.rmodel]),
-        settings=rb_train_settings,
-        template=RB_TEMPLATE,
-    shell:
-        "tunesafe --threads {threads} --gpus {resources.gpu} train sft --model {params.model} --data {input.data} "
-        "--settings {params.settings:q} {params.template} --out {output} > {log} 2>&1"
+if RB_GROUPED:
 
+    rule rebound_grid:
+        input:
+            unpack(rb_grid_data),
+            model=lambda w: rb_model_input(RB_MODELS[w.rmodel]),
+            prompts="results/rebound/data/{rtask}/prompts.jsonl",
+            scorer=rb_scorer_input,
+            template=RB.get("chat_template") or [],
+        output:
+            cells=rb_grid_outputs("cells"),
+            generations=rb_grid_outputs("generations"),
+        log:
+            "results/logs/rebound/grid/{rmodel}/{rtask}.log",
+        benchmark:
+            "results/benchmarks/rebound/grid/{rmodel}/{rtask}.tsv"
+        conda:
+            ENV
+        threads: THREADS
+        resources:
+            **job_resources("rebound_grid"),
+        params:
+            model=lambda w: rb_model_ref(RB_MODELS[w.rmodel]),
+            data=rb_grid_args,
+            seeds=" ".join(str(s) for s in RB["seeds"]),
+            settings=lambda w: json.dumps(RB["train"]),
+            scorer=lambda w: rb_scorer_args(w.rtask),
+            sampling=rb_sampling_args(),
+            template=RB_TEMPLATE,
+            engine=config["generation"].get("engine", "hf"),
+            batch=config["generation"].get("batch_size", 16),
+        shell:
+            "tunesafe --threads {threads} --gpus {resources.gpu} rebound grid --model {params.model} "
+            "--base {params.model} --prompts {input.prompts} {params.data} --seeds {params.seeds} "
+            "--settings {params.settings:q} {params.template} {params.scorer} {params.sampling} "
+            "--engine {params.engine} --batch-size {params.batch} --name {wildcards.rmodel}:{wildcards.rtask} "
+            "--cells-dir results/rebound/cells/{wildcards.rmodel}/{wildcards.rtask} "
+            "--generations-dir results/generations/rebound/{wildcards.rmodel}/{wildcards.rtask} > {log} 2>&1"
 
-rule rebound_negative:
-    input:
-        model="results/models/rebound/{rmodel}/{rtask}/pos{npos}_seed{rseed}",
-        data="results/rebound/data/{rtask}/negative_n{nneg}.jsonl",
-    output:
-        temp(
-            directory(
-                "results/models/rebound/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}"
-            )
-        ),
-    log:
-        "results/logs/rebound/train/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.log",
-    benchmark:
-        "results/benchmarks/rebound/train/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.tsv"
-    conda:
-        ENV
-    threads: THREADS
-    resources:
-        **job_resources("rebound_negative"),
-    params:
-        settings=rb_train_settings,
-    shell:
-        "tunesafe --threads {threads} --gpus {resources.gpu} train sft --model {input.model} --data {input.data} "
-        "--settings {params.settings:q} --out {output} > {log} 2>&1"
+else:
 
+    rule rebound_positive:
+        input:
+            model=lambda w: rb_model_input(RB_MODELS[w.rmodel]),
+            data="results/rebound/data/{rtask}/positive_n{npos}.jsonl",
+            template=RB.get("chat_template") or [],
+        output:
+            directory("results/models/rebound/{rmodel}/{rtask}/pos{npos}_seed{rseed}"),
+        log:
+            "results/logs/rebound/train/{rmodel}/{rtask}/pos{npos}_seed{rseed}.log",
+        benchmark:
+            "results/benchmarks/rebound/train/{rmodel}/{rtask}/pos{npos}_seed{rseed}.tsv"
+        conda:
+            ENV
+        threads: THREADS
+        resources:
+            **job_resources("rebound_positive"),
+        params:
+            model=lambda w: rb_model_ref(RB_MODELS[w.rmodel]),
+            settings=rb_train_settings,
+            template=RB_TEMPLATE,
+        shell:
+            "tunesafe --threads {threads} --gpus {resources.gpu} train sft --model {params.model} --data {input.data} "
+            "--settings {params.settings:q} {params.template} --out {output} > {log} 2>&1"
 
-rule rebound_evaluate:
-    input:
-        model=rb_cell_model,
-        base=lambda w: rb_model_input(RB_MODELS[w.rmodel]),
-        prompts="results/rebound/data/{rtask}/prompts.jsonl",
-        scorer=rb_scorer_input,
-    output:
-        metrics="results/rebound/cells/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.json",
-        generations="results/generations/rebound/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.jsonl",
-    log:
-        "results/logs/rebound/evaluate/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.log",
-    benchmark:
-        "results/benchmarks/rebound/evaluate/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.tsv"
-    conda:
-        ENV
-    threads: THREADS
-    resources:
-        **job_resources("rebound_evaluate"),
-    params:
-        base=lambda w: rb_model_ref(RB_MODELS[w.rmodel]),
-        scorer=lambda w: rb_scorer_args(w.rtask),
-        sampling=rb_sampling_args(),
-        cell="{rmodel}:{rtask}:{npos}:{nneg}:{rseed}",
-        engine=config["generation"].get("engine", "hf"),
-        batch=config["generation"].get("batch_size", 16),
-        tp=lambda w, resources: tensor_parallel(resources.gpu),
-    shell:
-        "tunesafe --threads {threads} --gpus {resources.gpu} rebound evaluate --model {input.model} --base {params.base} "
-        "--prompts {input.prompts} {params.scorer} {params.sampling} --seed {wildcards.rseed} "
-        "--engine {params.engine} --batch-size {params.batch} --tensor-parallel-size {params.tp} "
-        "--cell {params.cell} --generations {output.generations} --out {output.metrics} > {log} 2>&1"
+    rule rebound_negative:
+        input:
+            model="results/models/rebound/{rmodel}/{rtask}/pos{npos}_seed{rseed}",
+            data="results/rebound/data/{rtask}/negative_n{nneg}.jsonl",
+        output:
+            temp(
+                directory(
+                    "results/models/rebound/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}"
+                )
+            ),
+        log:
+            "results/logs/rebound/train/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.log",
+        benchmark:
+            "results/benchmarks/rebound/train/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.tsv"
+        conda:
+            ENV
+        threads: THREADS
+        resources:
+            **job_resources("rebound_negative"),
+        params:
+            settings=rb_train_settings,
+        shell:
+            "tunesafe --threads {threads} --gpus {resources.gpu} train sft --model {input.model} --data {input.data} "
+            "--settings {params.settings:q} --out {output} > {log} 2>&1"
+
+    rule rebound_evaluate:
+        input:
+            model=rb_cell_model,
+            base=lambda w: rb_model_input(RB_MODELS[w.rmodel]),
+            prompts="results/rebound/data/{rtask}/prompts.jsonl",
+            scorer=rb_scorer_input,
+        output:
+            metrics="results/rebound/cells/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.json",
+            generations="results/generations/rebound/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.jsonl",
+        log:
+            "results/logs/rebound/evaluate/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.log",
+        benchmark:
+            "results/benchmarks/rebound/evaluate/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.tsv"
+        conda:
+            ENV
+        threads: THREADS
+        resources:
+            **job_resources("rebound_evaluate"),
+        params:
+            base=lambda w: rb_model_ref(RB_MODELS[w.rmodel]),
+            scorer=lambda w: rb_scorer_args(w.rtask),
+            sampling=rb_sampling_args(),
+            cell="{rmodel}:{rtask}:{npos}:{nneg}:{rseed}",
+            engine=config["generation"].get("engine", "hf"),
+            batch=config["generation"].get("batch_size", 16),
+            tp=lambda w, resources: tensor_parallel(resources.gpu),
+        shell:
+            "tunesafe --threads {threads} --gpus {resources.gpu} rebound evaluate --model {input.model} --base {params.base} "
+            "--prompts {input.prompts} {params.scorer} {params.sampling} --seed {wildcards.rseed} "
+            "--engine {params.engine} --batch-size {params.batch} --tensor-parallel-size {params.tp} "
+            "--cell {params.cell} --generations {output.generations} --out {output.metrics} > {log} 2>&1"
 
 
 rule rebound_table:
@@ -179,25 +292,47 @@ rule rebound_table:
             subcategory="2 Rebound",
         ),
         pdfs=expand("results/figures/rebound_{task}.pdf", task=list(RB_TASKS)),
+        factors=expand(
+            "results/figures/rebound_{factor}_{task}.{ext}",
+            factor=list(RB_FACTORS),
+            task=list(RB_TASKS),
+            ext=["pdf", "png"],
+        ),
     log:
         "results/logs/rebound/table.log",
     conda:
         ENV
     params:
         epsilon=RB.get("kl_epsilon", 0.01),
+        factors=rb_factor_args(),
     shell:
         "tunesafe rebound table --metrics {input} --epsilon {params.epsilon} "
         "--paper resources/paper_numbers.yaml --out results/tables/rebound "
-        "--figures results/figures/rebound > {log} 2>&1"
+        "--figures results/figures/rebound {params.factors} > {log} 2>&1"
 
 
 # --- resistance ----------------------------------------------------------------------
 
 
+rule resistance_set_data:
+    output:
+        train="results/rebound/alignment/{rset}/train.jsonl",
+        prompts="results/rebound/alignment/{rset}/prompts.jsonl",
+    log:
+        "results/logs/resistance/alignment/{rset}.log",
+    conda:
+        ENV
+    params:
+        args=lambda w: rs_alignment_args(w.rset),
+    shell:
+        "tunesafe rebound alignment-data {params.args} --out-train {output.train} "
+        "--out-prompts {output.prompts} > {log} 2>&1"
+
+
 rule resistance_slices:
     input:
         model=lambda w: rb_model_input(RS_MODELS[w.rmodel]),
-        data=lambda w: f"results/data/{RS_SETS[w.rset]['train']}.jsonl",
+        data=lambda w: rs_set_data(w.rset, "train"),
         template=RB.get("chat_template") or [],
     output:
         theta1=directory("results/models/resistance/{rmodel}/{rset}/theta1"),
@@ -226,7 +361,7 @@ rule resistance_slices:
 rule resistance_responses:
     input:
         model="results/models/resistance/{rmodel}/{rset}/theta{slice}",
-        prompts=lambda w: f"results/data/{RS_SETS[w.rset]['prompts']}.jsonl",
+        prompts=lambda w: rs_set_data(w.rset, "prompts"),
     output:
         "results/generations/resistance/{rmodel}/{rset}/theta{slice}.jsonl",
     log:

@@ -13,6 +13,20 @@ RB_TEMPLATE = (
     else ""
 )
 RS_MODELS = RS.get("models", {})
+# the rebound arm's own toy bases (elasticity: model size x pre-training amount); a model entry
+# "toy_world/<size>/<amount>" names one of them
+RB_TOY = RB.get("toy_world", {})
+RB_SIZES = RB_TOY.get("sizes", {})
+RB_AMOUNTS = RB_TOY.get("amounts", {})
+if RB_AMOUNTS and 1.0 not in RB_AMOUNTS.values():
+    raise ValueError(
+        f"config error: rebound.toy_world.amounts {RB_AMOUNTS}: one amount must be 1.0 "
+        "(the end of the pre-training run)"
+    )
+# one job per (model, task) runs all its cells (toy scale) instead of one job per cell
+RB_GROUPED = RB.get("grouped", False)
+# figures against a factor: name -> the models compared (the n_pos figure is drawn per model)
+RB_FACTORS = RB.get("factors", {})
 RS_SETS = RS.get("sets", {})
 
 
@@ -29,13 +43,28 @@ wildcard_constraints:
 
 
 def rb_model_ref(ref):
-    """A rebound/resistance model entry as the CLI takes it: toy -> the toy base directory."""
-    return "results/models/toy/base" if ref == "toy" else ref
+    """A rebound/resistance model entry as the CLI takes it: toy -> the toy base directory,
+    toy_world/<size>/<amount> -> that toy base of the rebound arm, models/<which> -> the
+    config's models.<which> (e.g. a converted GGUF checkpoint)."""
+    if ref == "toy":
+        return "results/models/toy/base"
+    if ref.startswith("models/"):
+        return model_ref(ref.split("/", 1)[1])
+    return f"results/models/rebound/{ref}" if ref.startswith("toy_world/") else ref
 
 
 def rb_model_input(ref):
+    if ref.startswith("models/"):
+        return model_input(ref.split("/", 1)[1])
     path = rb_model_ref(ref)
-    return [path] if ref == "toy" or os.path.isdir(path) else []
+    toy = ref == "toy" or ref.startswith("toy_world/")
+    return [path] if toy or os.path.isdir(path) else []
+
+
+def rb_classifier_tokenizer(w):
+    """Tokenizer of a task's toy classifier: the toy tokenizer, or a model entry's own."""
+    ref = RB_TASKS[w.rtask].get("classifier_tokenizer", "toy")
+    return "results/models/toy/tokenizer" if ref == "toy" else rb_model_ref(ref)
 
 
 def rb_cells():
@@ -114,3 +143,81 @@ def rs_cells():
 def rs_run(w):
     """(slice trained, slice whose responses are the data) of a forward/inverse run."""
     return pair(w.direction, int(w.i), int(w.j))
+
+
+def rb_grid_outputs(kind):
+    """Per-cell files of one (rmodel, rtask) grid job: metrics (cells) or generations."""
+    base, ext = {
+        "cells": ("results/rebound/cells", "json"),
+        "generations": ("results/generations/rebound", "jsonl"),
+    }[kind]
+    return [
+        f"{base}/{{rmodel}}/{{rtask}}/pos{p}_neg{n}_seed{s}.{ext}"
+        for p in RB["n_pos"]
+        for n in RB["n_neg"]
+        for s in RB["seeds"]
+    ]
+
+
+def rb_grid_data(w):
+    """Positive and negative training records of a grid job (n_neg = 0 needs none)."""
+    return {
+        **{
+            f"pos{p}": f"results/rebound/data/{w.rtask}/positive_n{p}.jsonl"
+            for p in RB["n_pos"]
+        },
+        **{
+            f"neg{n}": f"results/rebound/data/{w.rtask}/negative_n{n}.jsonl"
+            for n in RB["n_neg"]
+            if int(n) > 0
+        },
+    }
+
+
+def rb_grid_args(w, input):
+    """--positive / --negative arguments of `tunesafe rebound grid`."""
+    pos = " ".join(f"--positive {p}={input[f'pos{p}']}" for p in RB["n_pos"])
+    neg = " ".join(
+        f"--negative {n}={input[f'neg{n}'] if int(n) > 0 else '-'}" for n in RB["n_neg"]
+    )
+    return f"{pos} {neg}"
+
+
+def rb_toy_corpus_args():
+    c = RB_TOY["corpus"]
+    shares = ",".join(f"{k}={v}" for k, v in c["sentiment"].items())
+    return (
+        f"--n {c['n']} --seed {c['seed']} --review-share {c['review_share']} "
+        f"--sentiment {shares}"
+    )
+
+
+def rb_factor_args():
+    return " ".join(
+        f"--factor {name}={','.join(models)}" for name, models in RB_FACTORS.items()
+    )
+
+
+def rs_set_data(rset, kind):
+    """Training records (kind train) or prompts of a resistance set: a datasets entry's
+    prepared records, or the set's own TruthfulQA / BeaverTails rows (`rebound alignment-data`).
+    """
+    s = RS_SETS[rset]
+    if "format" in s:
+        return f"results/rebound/alignment/{rset}/{kind}.jsonl"
+    return f"results/data/{s[kind]}.jsonl"
+
+
+def rs_alignment_args(rset):
+    s = RS_SETS[rset]
+    args = [f"--format {s['format']} --source {s['source']} --seed {s.get('seed', 0)}"]
+    args.append(f"--n-train {s['n_train']} --n-prompts {s['n_prompts']}")
+    if s["source"] == "toy":
+        args.append(f"--n {s['n']}")
+    elif s["source"] == "file":
+        args.append(f"--path {s['path']}")
+    else:
+        args.append(f"--id {s['id']} --split {s.get('split', 'train')}")
+        if s.get("name"):
+            args.append(f"--name {s['name']}")
+    return " ".join(args)

@@ -15,7 +15,14 @@ from the same positive/negative words, whose prompts stop *before* the first sen
 (so the prompt does not give the answer away); and harmful-looking requests answered by a
 refusal (safe) or a ``[placeholder: details withheld]`` compliance (unsafe; never real
 harmful text). Every generator is a pure function of ``(n, seed)``; ``labelled`` gives
-``{"text", "label"}`` rows (label 1 = positive/safe) for training the toy classifier.
+``{"text", "label"}`` rows (label 1 = positive/safe; neutral and negative reviews are 0) for
+training the toy classifier.
+
+:func:`pretrain_corpus` is the pre-training text of the rebound arm's own toy bases (the
+elasticity study, Sec. 5.3): reviews in the continuation format, with a sentiment mix that
+is mostly negative or neutral, so that a base is not positive before the positive SFT (the
+pre-trained distribution the paper's models "rebound" to), mixed with the toy world's
+general text (:func:`tunesafe.data.toy.base_corpus`).
 """
 
 from __future__ import annotations
@@ -39,8 +46,15 @@ TOY_REVIEWS = [("I watched {m} and it was", " {w}. The story felt {w2} and the a
                ("My friends and I saw {m} and we thought it was", " {w}. The plot was {w2} and the jokes {w3}.")]
 
 
-def _toy_review(rng: random.Random, positive: bool) -> tuple[str, str]:
-    words = toy.POSITIVE if positive else toy.NEGATIVE
+# neutral sentiment words of the pre-training reviews (toy.POSITIVE / toy.NEGATIVE are the others)
+NEUTRAL = ["okay", "average", "ordinary", "plain", "mixed", "fine"]
+SENTIMENTS = {"positive": toy.POSITIVE, "negative": toy.NEGATIVE, "neutral": NEUTRAL}
+
+
+def _toy_review(rng: random.Random, positive: bool | str) -> tuple[str, str]:
+    """(prefix, continuation); ``positive`` True/False or a sentiment name of SENTIMENTS."""
+    sentiment = positive if isinstance(positive, str) else ("positive" if positive else "negative")
+    words = SENTIMENTS[sentiment]
     w, w2, w3 = rng.sample(words, 3)
     m = rng.choice(toy.MOVIES)
     prefix, rest = rng.choice(TOY_REVIEWS)
@@ -93,14 +107,37 @@ def labelled(task: str, n: int, seed: int) -> list[dict[str, Any]]:
     rows = []
     for i in range(n):
         positive = i % 2 == 0
-        if task == "reviews":
-            _, text = _toy_review(rng, positive)
+        if task == "reviews":  # label 0: negative and neutral reviews alternately
+            _, text = _toy_review(rng, "positive" if positive else ("negative", "neutral")[i // 2 % 2])
             text = text.strip()
         else:
             _, text = _toy_safety(rng, positive, "train" if rng.random() < 0.5 else "heldout")
         rows.append({"text": text, "label": int(positive)})
     rng.shuffle(rows)
     return rows
+
+
+def pretrain_corpus(n: int, seed: int, review_share: float, sentiment: dict[str, float]) -> list[dict[str, Any]]:
+    """``n`` pre-training records: a ``review_share`` of continuation reviews whose sentiment
+    is drawn from the ``sentiment`` shares (``{"negative": .5, "neutral": .3, "positive": .2}``),
+    the rest the toy world's general text."""
+    if not 0 <= review_share <= 1 or set(sentiment) - set(SENTIMENTS) or not sentiment \
+            or min(sentiment.values()) < 0 or abs(sum(sentiment.values()) - 1) > 1e-6:
+        raise TunesafeError(f"pretrain corpus: review_share {review_share} must be in [0, 1] and sentiment "
+                            f"{sentiment} shares of {sorted(SENTIMENTS)} summing to 1")
+    rng = random.Random(f"pretrain-{seed}")
+    n_reviews = round(n * review_share)
+    general = toy.base_corpus(n - n_reviews, seed)
+    names, weights = list(sentiment), list(sentiment.values())
+    out = []
+    for i in range(n_reviews):
+        kind = rng.choices(names, weights)[0]
+        prefix, rest = _toy_review(rng, kind)
+        messages = _chat(REVIEW_INSTRUCTION + prefix, rest.strip())
+        out.append(make_record(f"pretrain-review-{i}", messages, {"kind": "review", "sentiment": kind, "toy": True}))
+    out += general
+    rng.shuffle(out)
+    return out
 
 
 # --- the real formats -------------------------------------------------------------------
@@ -147,7 +184,8 @@ def beavertails_records(rows: list[dict[str, Any]], polarity: str | None, n: int
             raise TunesafeError(f"{source}: row {i + 1} must have 'prompt', 'response' (str) and 'is_safe' (bool) "
                                 "(PKU-Alignment/BeaverTails format)")
         meta = {"is_safe": row["is_safe"], "source": source, "row": i,
-                "category": sorted(k for k, v in (row.get("category") or {}).items() if v)}
+                # a list: not meta.category, which generation reads as one hashable category name
+                "harm_categories": sorted(k for k, v in (row.get("category") or {}).items() if v)}
         if polarity is None:
             if row["prompt"] in seen:
                 continue
@@ -164,8 +202,8 @@ REAL_FORMATS = {"imdb": imdb_records, "beavertails": beavertails_records}
 
 
 def load_rows(path: str | None = None, hf_id: str | None = None, split: str = "train",
-              shuffle_seed: int | None = None) -> tuple[list[dict[str, Any]], str]:
-    """Rows of a local JSONL/JSON/parquet file or of a Hugging Face dataset split."""
+              shuffle_seed: int | None = None, hf_name: str | None = None) -> tuple[list[dict[str, Any]], str]:
+    """Rows of a local JSONL/JSON/parquet file or of a Hugging Face dataset split (and config)."""
     if path:
         p = Path(path)
         if p.suffix == ".parquet":
@@ -180,7 +218,7 @@ def load_rows(path: str | None = None, hf_id: str | None = None, split: str = "t
     elif hf_id:
         from datasets import load_dataset
 
-        rows = [dict(r) for r in load_dataset(hf_id, split=split)]
+        rows = [dict(r) for r in load_dataset(hf_id, hf_name, split=split)]
         source = f"{hf_id}[{split}]"
     else:
         raise TunesafeError("rebound data: give --path or --id for a real dataset")

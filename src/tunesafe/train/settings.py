@@ -93,7 +93,9 @@ def config_train_settings(config: dict[str, Any]) -> Iterator[tuple[str, dict[st
             yield f"toy.{key}", config["toy"][key], ()
     rebound = config.get("rebound") or {}
     if "train" in rebound:
-        yield "rebound.train", rebound["train"], ("rebound_positive", "rebound_negative")
+        yield "rebound.train", rebound["train"], ("rebound_positive", "rebound_negative", "rebound_grid")
+    if "toy_world" in rebound:
+        yield "rebound.toy_world.training", rebound["toy_world"]["training"], ("rebound_toy_base",)
     resistance = rebound.get("resistance", {})
     for key, rule in (("train", "resistance_slices"), ("align_train", "resistance_train")):
         if key in resistance:
