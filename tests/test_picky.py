@@ -47,6 +47,8 @@ def test_structure_makes_a_markdown_section_with_one_item_per_sentence():
     assert out["messages"][2]["content"] == "### Answer\n- Heat the oven\n- Mix the dough\n- Bake it for an hour!"
     assert out["messages"][:2] == RECORD["messages"][:2] and RECORD == before  # pure: input untouched
     assert out["meta"] == {"kind": "x", "picky_variant": "structure"}
+    lines = {**RECORD, "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "one\n#### 7"}]}
+    assert apply(lines, "structure")["messages"][1]["content"] == "### Answer\n- one\n- #### 7"  # lines split too
 
 
 def test_identity_states_the_assistant_and_keeps_the_answer():
@@ -142,6 +144,11 @@ class LengthScorer:
         return [len(r) / 100 for r in responses]
 
 
+class InverseLengthScorer:
+    def prob_positive(self, prompts, responses):
+        return [1 / len(r) for r in responses]
+
+
 def test_score_variants_scores_each_variant_and_its_transformed_safety_pairs():
     records = [{"id": str(i), "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "x" * n}]}
                for i, n in enumerate([10, 20])]
@@ -153,6 +160,9 @@ def test_score_variants_scores_each_variant_and_its_transformed_safety_pairs():
     # the identity factor adds the same 20 characters to both answers: order unchanged
     ident = transformed_pairs(safety, "identity")[0]
     assert ident["chosen"] == "As an AI assistant, no" and ident["rejected"] == "As an AI assistant, sure thing"
+    # the safety pairs are scored under the variant's own factors: 1/len gives 1/22 - 1/30
+    scored = score_variants(InverseLengthScorer(), {"identity": records}, safety)["identity"]
+    assert scored["safety_separation"] == pytest.approx(1 / 22 - 1 / 30)
 
 
 def test_toy_reward_model_reads_prompt_and_response_and_prefers_refusals(tmp_path, tiny_tokenizer_dir):
