@@ -209,6 +209,17 @@ def test_reward_model_scorer_reads_the_reward_of_the_chat_templated_pair(tmp_pat
     assert max(expected) - min(expected) > 0.01
     scorer = get_scorer("reward_model", model=str(path), batch_size=3)
     assert scorer.prob_positive(prompts, responses) == pytest.approx(expected, abs=1e-5)
+    # a tokenizer without a chat template reads (prompt, response) as a text pair
+    tok.chat_template = None
+    model.save_pretrained(tmp_path / "plain")
+    tok.save_pretrained(tmp_path / "plain")
+    assert not AutoTokenizer.from_pretrained(tmp_path / "plain").chat_template
+    pair = []
+    with torch.no_grad():
+        for p, r in zip(prompts, responses, strict=True):
+            pair.append(1 / (1 + math.exp(-model(**tok(p, r, return_tensors="pt")).logits[0, 0].item())))
+    scorer = get_scorer("reward_model", model=str(tmp_path / "plain"), batch_size=2)
+    assert scorer.prob_positive(prompts, responses) == pytest.approx(pair, abs=1e-5)
 
 
 # --- tables -------------------------------------------------------------------------------------

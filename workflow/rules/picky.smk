@@ -120,7 +120,11 @@ rule picky_generate:
     params:
         model=lambda w: pk_model_ref(w.pmodel),
         adapter=lambda w: " ".join(f"--adapter {a}" for a in pk_adapter(w)),
-        system_prompt=PK.get("system_prompt") or "",
+        system_prompt=(
+            f"--system-prompt {shlex.quote(PK['system_prompt'])}"
+            if PK.get("system_prompt")
+            else ""
+        ),
         sampling=pk_sampling_args,
         limit=f"--limit {PK_EVAL['limit']}" if PK_EVAL.get("limit") else "",
         engine=config["generation"].get("engine", "hf"),
@@ -128,7 +132,7 @@ rule picky_generate:
         tp=lambda w, resources: tensor_parallel(resources.gpu),
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} --model {params.model} "
-        "{params.adapter} --prompts {input.prompts} --out {output} --system-prompt {params.system_prompt:q} "
+        "{params.adapter} --prompts {input.prompts} --out {output} {params.system_prompt} "
         "{params.sampling} {params.limit} --batch-size {params.batch} --tensor-parallel-size {params.tp} > {log} 2>&1"
 
 

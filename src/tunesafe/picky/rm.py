@@ -6,7 +6,8 @@ more there, without changing that module:
 
 ``reward_model``  a sequence-classification reward model with one output (the checkpoints
                   of RewardBench's leaderboard, e.g. ``Skywork/Skywork-Reward-Llama-3.1-8B-v0.2``):
-                  prompt and response in the model's own chat template, score =
+                  prompt and response in the model's own chat template (a tokenizer
+                  without one: the two as a text pair), score =
                   sigmoid(reward) (monotone, so every rank statistic is the reward's);
                   options ``model``, ``batch_size``, ``max_length``.
 ``toy_rm``        the toy reward model: the bag-of-tokens classifier of
@@ -45,16 +46,23 @@ class RewardModelScorer:
         self.model.eval()
         self.batch_size, self.max_length = int(batch_size), int(max_length)
 
+    def _encode(self, prompts: list[str], responses: list[str]):
+        """The model's chat template over (user, assistant); a tokenizer without one (e.g. a
+        DeBERTa reward model) gets the pair as two segments, question then answer."""
+        kw = {"return_tensors": "pt", "padding": True, "truncation": True, "max_length": self.max_length}
+        if not getattr(self.tokenizer, "chat_template", None):
+            return self.tokenizer(prompts, responses, **kw)
+        texts = [self.tokenizer.apply_chat_template([{"role": "user", "content": p}, {"role": "assistant", "content": r}],
+                                                    tokenize=False) for p, r in zip(prompts, responses, strict=True)]
+        return self.tokenizer(texts, add_special_tokens=False, **kw)
+
     def prob_positive(self, prompts: list[str], responses: list[str]) -> list[float]:
         import torch
 
-        texts = [self.tokenizer.apply_chat_template([{"role": "user", "content": p}, {"role": "assistant", "content": r}],
-                                                    tokenize=False) for p, r in zip(prompts, responses, strict=True)]
         out: list[float] = []
         with torch.inference_mode():
-            for i in range(0, len(texts), self.batch_size):
-                enc = self.tokenizer(texts[i:i + self.batch_size], return_tensors="pt", padding=True, truncation=True,
-                                     max_length=self.max_length, add_special_tokens=False).to(self.device)
+            for i in range(0, len(prompts), self.batch_size):
+                enc = self._encode(prompts[i:i + self.batch_size], responses[i:i + self.batch_size]).to(self.device)
                 reward = self.model(**enc).logits[:, 0].float().tolist()
                 out += [1 / (1 + math.exp(-max(-60.0, min(60.0, x)))) for x in reward]
         return out
