@@ -56,6 +56,13 @@ if "baselines" in config:  # the Safe Delta paper's baselines (optional)
 
 include: "workflow/rules/mathif.smk"  # after every rule file that registers a model variant
 include: "workflow/rules/rebound.smk"
+
+
+if "picky" in config:  # Picky LLMs and Unreliable RMs (arXiv 2502.01116)
+
+    include: "workflow/rules/picky.smk"
+
+
 include: "workflow/rules/report.smk"
 include: "workflow/rules/manifest.smk"
 

@@ -27,6 +27,8 @@ toy name           stands for                                  what a record hol
                                                                 <task>?", four first steps
 ``mtbench``        MT-Bench (80 two-turn questions)            benign task, then a follow-up;
                                                                 references for the judge
+``howto``          a benign instruction set (Picky LLMs arm)   how-to request -> helpful
+                                                                answer
 =================  ==========================================  =============================
 
 Safety rule of this module: "harmful" answers are placeholders (``[placeholder: details
@@ -376,6 +378,13 @@ def mtbench(n: int, seed: int) -> list[dict[str, Any]]:
     return out
 
 
+def howto(n: int, seed: int) -> list[dict[str, Any]]:
+    """Toy benign instructions: how-to request -> helpful answer (the benign domain whose
+    answers the Picky LLMs arm, arXiv 2502.01116, restructures)."""
+    rng = random.Random(seed)
+    return [make_record(f"howto-{i}", _chat(*_benign(rng)), {"toy": True}) for i in range(n)]
+
+
 def lexicon(n: int, seed: int) -> list[dict[str, Any]]:
     """Text of every toy dataset, ``n`` records each, for training the toy tokenizer only.
 
@@ -399,4 +408,5 @@ TOY_DATASETS: dict[str, Callable[[int, int], list[dict[str, Any]]]] = {
     "safety_instr": safety_instr,
     "mmlu": mmlu,
     "mtbench": mtbench,
+    "howto": howto,
 }
