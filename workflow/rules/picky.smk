@@ -146,9 +146,13 @@ rule picky_asr:
     conda:
         ENV
     params:
-        keywords=config["evaluation"]["keywords"],
+        keywords=(  # none: the packaged list
+            f"--keywords {config['evaluation']['keywords']}"
+            if config["evaluation"].get("keywords")
+            else ""
+        ),
     shell:
-        "tunesafe evaluate asr --generations {input} --keywords {params.keywords} --out {output} > {log} 2>&1"
+        "tunesafe evaluate asr --generations {input} {params.keywords} --out {output} > {log} 2>&1"
 
 
 rule picky_judge:
