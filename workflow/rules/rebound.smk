@@ -307,7 +307,7 @@ rule rebound_table:
         factors=rb_factor_args(),
     shell:
         "tunesafe rebound table --metrics {input} --epsilon {params.epsilon} "
-        "--paper resources/paper_numbers.yaml --out results/tables/rebound "
+        "--paper resources/paper_numbers.yaml:resist_alignment.rebound_table3 --out results/tables/rebound "
         "--figures results/figures/rebound {params.factors} > {log} 2>&1"
 
 
@@ -451,4 +451,4 @@ rule resistance_table:
         tail=RS.get("tail", 0.1),
     shell:
         "tunesafe rebound resistance-table --root results/rebound/resistance {params.cells} "
-        "--tail {params.tail} --paper resources/paper_numbers.yaml --out results/tables/resistance > {log} 2>&1"
+        "--tail {params.tail} --paper resources/paper_numbers.yaml:resist_alignment.resistance --out results/tables/resistance > {log} 2>&1"

@@ -63,7 +63,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("table", help="rebound grid table with Table 3's KL measure, and one figure per task")
     p.add_argument("--metrics", nargs="+", required=True, help="per-cell metrics JSON files")
     p.add_argument("--epsilon", type=float, default=0.01)
-    p.add_argument("--paper", help="resources/paper_numbers.yaml")
+    p.add_argument("--paper", metavar="FILE:KEY", help="paper numbers beside ours: YAML file and dotted key")
     p.add_argument("--out", required=True, help="table prefix: <out>.csv and <out>.md")
     p.add_argument("--figures", required=True, help="figure prefix: <figures>_<task>.{pdf,png}")
     p.add_argument("--factor", action="append", default=[], metavar="NAME=MODEL,MODEL,...",
@@ -96,7 +96,7 @@ def _add_resistance_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", required=True, help="<root>/<model>/<dataset>/<direction>_<i>_<j>.json")
     p.add_argument("--cell", action="append", required=True, metavar="MODEL:DATASET")
     p.add_argument("--tail", type=float, default=0.1, help="final loss = mean over this last share of steps")
-    p.add_argument("--paper", help="resources/paper_numbers.yaml")
+    p.add_argument("--paper", metavar="FILE:KEY", help="paper numbers beside ours: YAML file and dotted key")
     p.add_argument("--out", required=True, help="output prefix: <out>.csv and <out>.md")
     p.set_defaults(func=_resistance_table)
 
@@ -257,16 +257,6 @@ def _as_records(args: argparse.Namespace) -> None:
     print(f"{args.out}: {generations_to_records(args.generations, args.out)} records")
 
 
-def _paper(path: str | None, key: str) -> dict:
-    if not path:
-        return {}
-    import yaml
-
-    from tunesafe.io import require_file
-
-    return (yaml.safe_load(require_file(path).read_text()) or {}).get("resist_alignment", {}).get(key, {})
-
-
 def _resistance_table(args: argparse.Namespace) -> None:
     from tunesafe.errors import TunesafeError, check_range
 
@@ -280,7 +270,7 @@ def _resistance_table(args: argparse.Namespace) -> None:
         if not sep or not model or not dataset:
             raise TunesafeError(f"--cell {spec!r}: expected MODEL:DATASET")
         cells.append((model, dataset))
-    df = resistance_table(args.root, cells, args.tail, _paper(args.paper, "resistance"))
+    df = resistance_table(args.root, cells, args.tail, _paper(args.paper))
     csv, md = write_table(df, args.out, floatfmt=".4f")
     print(to_markdown(df, ".4f"))
     print(f"wrote {csv} and {md}")
@@ -293,5 +283,11 @@ def _table(args: argparse.Namespace) -> None:
     from tunesafe.rebound.report import write_report
 
     factors = {name: models.split(",") for name, models in _pairs(args.factor, "--factor").items()}
-    print(write_report(args.metrics, args.epsilon, _paper(args.paper, "rebound_table3"), args.out, args.figures,
+    print(write_report(args.metrics, args.epsilon, _paper(args.paper), args.out, args.figures,
                        factors))
+
+
+def _paper(spec: str | None) -> dict:
+    from tunesafe.report.paper import paper_numbers
+
+    return paper_numbers(spec) or {}
