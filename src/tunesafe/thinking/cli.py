@@ -1,0 +1,115 @@
+"""``tunesafe thinking``: When Thinking Fails (arXiv 2505.11423): data, prompts, scores, tables."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("thinking", help="When Thinking Fails (arXiv 2505.11423): CoT vs direct on IFEval")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("prepare", help="IFEval items (toy, a local JSONL or a HF dataset) as one JSONL")
+    p.add_argument("--source", required=True, choices=["toy", "file", "hf"])
+    p.add_argument("--path", help="file: JSONL in the google/IFEval schema")
+    p.add_argument("--id", help="hf: dataset id, e.g. google/IFEval")
+    p.add_argument("--split", default="train", help="hf: split")
+    p.add_argument("--n", type=int, help="toy: number of items; file/hf: keep the first N")
+    p.add_argument("--seed", type=int, default=0, help="toy: generator seed")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_prepare)
+
+    p = sub.add_parser("toy-sft", help="SFT records of the toy instruct model (direct and <think> answers)")
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cot-share", type=float, default=0.5, help="share of records with the think cue and a plan")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_toy_sft)
+
+    p = sub.add_parser("prompts", help="evaluation prompts of one condition (direct or cot), in item order")
+    p.add_argument("--data", required=True, help="IFEval items JSONL")
+    p.add_argument("--condition", required=True, choices=["direct", "cot"])
+    p.add_argument("--cot-cue", help="cot: text appended to the prompt (default: the toy cue)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_prompts)
+
+    p = sub.add_parser("score", help="lm-eval IFEval checks on the final answers (after </think>)")
+    p.add_argument("--data", required=True, help="IFEval items JSONL")
+    p.add_argument("--responses", required=True, help="generations JSONL (id = item key)")
+    p.add_argument("--out", required=True, help="scores JSON (percent; per-type instruction-level strict)")
+    p.add_argument("--rows", help="per-item results JSONL")
+    p.set_defaults(func=_score)
+
+    p = sub.add_parser("nltk-data", help="download NLTK's punkt_tab (two IFEval checkers need it)")
+    p.add_argument("--out", required=True, help="directory (use it as NLTK_DATA)")
+    p.set_defaults(func=_nltk)
+
+    p = sub.add_parser("report", help="Table 1 (wtf_ifeval), per-type deltas (wtf_types) and figure")
+    p.add_argument("--root", default="results/metrics/thinking", help="scores: <root>/<run>/ifeval/<condition>.json")
+    p.add_argument("--run", action="append", default=[], help="a run (model or <model>-seed<k>), repeatable")
+    p.add_argument("--model-id", action="append", default=[], help="NAME=ID: the id shown for a model")
+    p.add_argument("--paper-numbers", help="resources/paper_numbers.yaml (key thinking.table1)")
+    p.add_argument("--tables", default="results/tables")
+    p.add_argument("--figures", default="results/figures")
+    p.set_defaults(func=_report)
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from tunesafe.errors import TunesafeError
+    from tunesafe.io import write_jsonl
+    from tunesafe.thinking.ifeval import load_items
+
+    if args.source == "file" and not args.path:
+        raise TunesafeError("file IFEval needs --path (a JSONL in the google/IFEval schema)")
+    if args.source == "hf" and not args.id:
+        raise TunesafeError("hf IFEval needs --id (e.g. google/IFEval)")
+    write_jsonl(args.out, load_items(args.source, args.path, args.id, args.split, args.n, args.seed))
+
+
+def _toy_sft(args: argparse.Namespace) -> None:
+    from tunesafe.io import write_jsonl
+    from tunesafe.thinking.toy import sft_records
+
+    write_jsonl(args.out, sft_records(args.n, args.seed, args.cot_share))
+
+
+def _prompts(args: argparse.Namespace) -> None:
+    from tunesafe.io import read_jsonl, write_jsonl
+    from tunesafe.thinking.ifeval import DEFAULT_COT_CUE, prompts
+
+    write_jsonl(args.out, prompts(read_jsonl(args.data), args.condition, args.cot_cue or DEFAULT_COT_CUE))
+
+
+def _score(args: argparse.Namespace) -> None:
+    from tunesafe.io import read_jsonl, write_json, write_jsonl
+    from tunesafe.thinking.ifeval import aggregate, check_items, score_rows
+
+    items = check_items(read_jsonl(args.data), args.data)
+    rows = score_rows(items, read_jsonl(args.responses))
+    if args.rows:
+        write_jsonl(args.rows, rows)
+    write_json(args.out, {**aggregate(rows), "checker": "lm_eval.tasks.ifeval.utils", "answer": "after </think>"})
+
+
+def _nltk(args: argparse.Namespace) -> None:
+    from tunesafe.thinking.ifeval import fetch_nltk_data
+
+    fetch_nltk_data(args.out)
+
+
+def _report(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from tunesafe.errors import TunesafeError
+    from tunesafe.report.tables import load_paper_numbers, write_table
+    from tunesafe.thinking.report import load, table1, types_figure, types_table
+
+    if not args.run:
+        raise TunesafeError("thinking report needs at least one --run")
+    ids = dict(m.split("=", 1) for m in args.model_id)
+    paper = load_paper_numbers(args.paper_numbers, "thinking.table1") if args.paper_numbers else None
+    scores = load(args.root, args.run)
+    write_table(table1(scores, ids, paper), Path(args.tables) / "wtf_ifeval")
+    types = types_table(scores)
+    write_table(types, Path(args.tables) / "wtf_types")
+    types_figure(types, Path(args.figures) / "wtf_types")
