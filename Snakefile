@@ -56,6 +56,13 @@ if "baselines" in config:  # the Safe Delta paper's baselines (optional)
 
 include: "workflow/rules/mathif.smk"  # after every rule file that registers a model variant
 include: "workflow/rules/rebound.smk"
+
+
+if "thinking" in config:  # When Thinking Fails (arXiv 2505.11423)
+
+    include: "workflow/rules/thinking.smk"
+
+
 include: "workflow/rules/report.smk"
 include: "workflow/rules/manifest.smk"
 

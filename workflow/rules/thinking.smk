@@ -1,0 +1,192 @@
+# When Thinking Fails (arXiv 2505.11423): IFEval answered directly and after thinking, by
+# every model in config thinking.models -> lm-eval IFEval scores on the final answers ->
+# Table 1 (wtf_ifeval) and the per-type deltas (wtf_types, table and figure).
+# The toy world trains its own instruct model (toy_instruct) per seed from the toy aligned
+# model, on direct and <think> answers to toy IFEval prompts.
+
+
+include: "thinking_common.smk"
+
+
+THINK_CATEGORY = "When Thinking Fails (arXiv 2505.11423)"
+
+TABLES += expand(
+    "results/tables/{name}.{ext}", name=["wtf_ifeval", "wtf_types"], ext=["csv", "md"]
+)
+TABLES += expand("results/figures/wtf_types.{ext}", ext=["pdf", "png"])
+
+
+wildcard_constraints:
+    trun="|".join(re.escape(r) for r in think_runs()) or "NONE",
+    tcond="direct|cot",
+    tbench="|".join(THINK_BENCHMARKS),
+    tseed="[0-9]+",
+
+
+localrules:
+    thinking_nltk_data,
+
+
+rule thinking_nltk_data:
+    output:
+        directory("results/nltk_data"),
+    log:
+        "results/logs/thinking/nltk_data.log",
+    conda:
+        ENV
+    shell:
+        "{ONLINE}tunesafe thinking nltk-data --out {output} > {log} 2>&1"
+
+
+rule thinking_data:
+    output:
+        "results/data/thinking/ifeval.jsonl",
+    log:
+        "results/logs/thinking/data.log",
+    conda:
+        ENV
+    params:
+        args=think_data_args(),
+    shell:
+        "{ONLINE}tunesafe thinking prepare {params.args} --out {output} > {log} 2>&1"
+
+
+rule thinking_prompts:
+    input:
+        "results/data/thinking/{tbench}.jsonl",
+    output:
+        "results/thinking/prompts/{tbench}/{tcond}.jsonl",
+    log:
+        "results/logs/thinking/prompts_{tbench}_{tcond}.log",
+    conda:
+        ENV
+    params:
+        cue=think_cue_arg(),
+    shell:
+        "tunesafe thinking prompts --data {input} --condition {wildcards.tcond} "
+        "{params.cue} --out {output} > {log} 2>&1"
+
+
+rule thinking_toy_data:
+    output:
+        "results/data/toy/thinking_sft_seed{tseed}.jsonl",
+    log:
+        "results/logs/thinking/toy_data_seed{tseed}.log",
+    conda:
+        ENV
+    params:
+        n=THINK.get("toy_instruct", {}).get("n", 1000),
+        share=THINK.get("toy_instruct", {}).get("cot_share", 0.5),
+    shell:
+        "tunesafe thinking toy-sft --n {params.n} --seed {wildcards.tseed} "
+        "--cot-share {params.share} --out {output} > {log} 2>&1"
+
+
+rule thinking_toy_model:
+    input:
+        model="results/models/toy/aligned",
+        data="results/data/toy/thinking_sft_seed{tseed}.jsonl",
+    output:
+        directory("results/models/toy/thinking/seed{tseed}"),
+    log:
+        "results/logs/thinking/toy_model_seed{tseed}.log",
+    benchmark:
+        "results/benchmarks/thinking/toy_model_seed{tseed}.tsv"
+    conda:
+        ENV
+    threads: THREADS
+    params:
+        settings=lambda w: json.dumps(
+            {**THINK.get("toy_instruct", {}).get("training", {}), "seed": int(w.tseed)}
+        ),
+    shell:
+        "tunesafe --threads {threads} train sft --model {input.model} --data {input.data} "
+        "--settings {params.settings:q} --out {output} > {log} 2>&1"
+
+
+rule thinking_generate:
+    input:
+        prompts="results/thinking/prompts/{tbench}/{tcond}.jsonl",
+        model=think_model_input,
+    output:
+        "results/generations/thinking/{trun}/{tbench}/{tcond}.jsonl",
+    log:
+        "results/logs/thinking/{trun}/generate_{tbench}_{tcond}.log",
+    benchmark:
+        "results/benchmarks/thinking/{trun}/generate_{tbench}_{tcond}.tsv"
+    conda:
+        ENV
+    threads: THREADS
+    resources:
+        **job_resources("thinking_generate"),
+    params:
+        model=lambda w: think_model_ref(w.trun),
+        sampling=think_sampling_args(),
+        engine=config["generation"].get("engine", "hf"),
+        batch=config["generation"].get("batch_size", 16),
+        tp=lambda w, resources: tensor_parallel(resources.gpu),
+    shell:
+        "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} "
+        "--model {params.model} --prompts {input.prompts} --out {output} {params.sampling} "
+        "--batch-size {params.batch} --tensor-parallel-size {params.tp} > {log} 2>&1"
+
+
+rule thinking_score:
+    input:
+        data="results/data/thinking/{tbench}.jsonl",
+        responses="results/generations/thinking/{trun}/{tbench}/{tcond}.jsonl",
+        nltk=think_nltk_input,
+    output:
+        scores="results/metrics/thinking/{trun}/{tbench}/{tcond}.json",
+        rows="results/metrics/thinking/{trun}/{tbench}/{tcond}_rows.jsonl",
+    log:
+        "results/logs/thinking/{trun}/score_{tbench}_{tcond}.log",
+    conda:
+        ENV
+    params:
+        nltk="NLTK_DATA=results/nltk_data " if THINK_NEEDS_NLTK else "",
+    shell:
+        "{params.nltk}tunesafe thinking score --data {input.data} --responses {input.responses} "
+        "--out {output.scores} --rows {output.rows} > {log} 2>&1"
+
+
+rule thinking_report:
+    input:
+        expand(
+            "results/metrics/thinking/{r}/{b}/{c}.json",
+            r=think_runs(),
+            b=THINK_BENCHMARKS,
+            c=THINK_CONDITIONS,
+        ),
+    output:
+        report(
+            "results/tables/wtf_ifeval.csv",
+            caption="../report/wtf_ifeval.rst",
+            category=THINK_CATEGORY,
+            subcategory="1 Table 1: direct vs CoT on IFEval",
+        ),
+        "results/tables/wtf_ifeval.md",
+        report(
+            "results/tables/wtf_types.csv",
+            caption="../report/wtf_types.rst",
+            category=THINK_CATEGORY,
+            subcategory="2 Instruction types CoT helps or hurts",
+        ),
+        "results/tables/wtf_types.md",
+        report(
+            "results/figures/wtf_types.png",
+            caption="../report/wtf_types.rst",
+            category=THINK_CATEGORY,
+            subcategory="2 Instruction types CoT helps or hurts",
+        ),
+        "results/figures/wtf_types.pdf",
+    log:
+        "results/logs/thinking/report.log",
+    conda:
+        ENV
+    params:
+        args=think_report_args(),
+    shell:
+        "tunesafe thinking report --root results/metrics/thinking {params.args} "
+        "--paper-numbers resources/paper_numbers.yaml --tables results/tables "
+        "--figures results/figures > {log} 2>&1"

@@ -1,0 +1,73 @@
+# Constants and input functions of workflow/rules/thinking.smk (When Thinking Fails,
+# arXiv 2505.11423): config thinking.* to runs, paths and command-line arguments.
+
+THINK = config.get("thinking", {})
+THINK_MODELS = THINK.get("models", {})
+THINK_SEEDS = THINK.get("seeds", [SEED])
+THINK_CONDITIONS = ["direct", "cot"]
+THINK_BENCHMARKS = ["ifeval"]
+# real IFEval uses the two checkers that need NLTK's punkt_tab; the toy IFEval does not
+THINK_NEEDS_NLTK = THINK.get("data", {}).get("source", "toy") != "toy"
+
+
+def think_runs():
+    """Run names: a toy_instruct model is one run per seed (<name>-seed<k>), others one run."""
+    runs = []
+    for name, ref in THINK_MODELS.items():
+        if ref == "toy_instruct":
+            runs += [f"{name}-seed{s}" for s in THINK_SEEDS]
+        else:
+            runs.append(name)
+    return runs
+
+
+def think_split(run):
+    """(model name, seed or None) of a run name."""
+    name, _, seed = run.rpartition("-seed")
+    if name in THINK_MODELS and THINK_MODELS[name] == "toy_instruct":
+        return name, int(seed)
+    return run, None
+
+
+def think_model_ref(run):
+    name, seed = think_split(run)
+    if seed is not None:
+        return f"results/models/toy/thinking/seed{seed}"
+    return THINK_MODELS[name]
+
+
+def think_model_input(w):
+    ref = think_model_ref(w.trun)
+    return [ref] if ref.startswith("results/") or os.path.isdir(ref) else []
+
+
+def think_data_args():
+    """`tunesafe thinking prepare` arguments of config thinking.data."""
+    return " ".join(
+        f"--{k.replace('_', '-')} {shlex.quote(str(v))}"
+        for k, v in THINK.get("data", {}).items()
+        if v is not None
+    )
+
+
+def think_sampling_args():
+    """Greedy by default (Sec. 3: temperature 0); thinking.sampling overrides."""
+    s = {"temperature": 0, **THINK.get("sampling", {})}
+    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in s.items())
+
+
+def think_cue_arg():
+    cue = THINK.get("cot_cue")
+    return f"--cot-cue {shlex.quote(cue)}" if cue else ""
+
+
+def think_nltk_input(w):
+    return ["results/nltk_data"] if THINK_NEEDS_NLTK else []
+
+
+def think_report_args():
+    runs = " ".join(f"--run {shlex.quote(r)}" for r in think_runs())
+    ids = " ".join(
+        f"--model-id {shlex.quote(f'{n}={r}')}" for n, r in THINK_MODELS.items()
+    )
+    return f"{runs} {ids}"
