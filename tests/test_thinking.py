@@ -1,0 +1,124 @@
+"""When Thinking Fails arm (tunesafe.thinking): toy IFEval, final-answer scoring through
+lm-eval's IFEval, agreement with lm-eval's own ``ifeval`` task, Table 1 and type deltas."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import nltk
+import pytest
+
+from tunesafe.errors import TunesafeError
+from tunesafe.thinking import ifeval, report
+from tunesafe.thinking.toy import KWARG_FIELDS, answer, sft_records, toy_items
+
+
+def _item(key, ids, kwargs, prompt="Explain how to cook rice."):
+    full = [{f: kw.get(f) for f in KWARG_FIELDS} for kw in kwargs]
+    return {"key": key, "prompt": prompt, "instruction_id_list": ids, "kwargs": full}
+
+
+# hand-checked: which constraint each response meets (strict)
+ITEMS = [
+    _item(1, ["punctuation:no_comma"], [{}]),
+    _item(2, ["punctuation:no_comma", "change_case:english_lowercase"], [{}, {}]),
+    _item(3, ["keywords:existence", "startend:end_checker", "keywords:forbidden_words"],
+          [{"keywords": ["river"]}, {"end_phrase": "That is all."}, {"forbidden_words": ["then"]}]),
+]
+RESPONSES = [
+    # thinking has commas, the final answer none: passes only if the thinking is cut off
+    "<think>\nfirst, boil water, then add rice\n</think>\n\nBoil the water and add the rice.",
+    "boil the water, then add the rice.",                        # comma: fails; lowercase: passes
+    "Boil water by the river and then add rice. That is all.",   # river yes, end yes, 'then' no
+]
+EXPECTED_STRICT = [[True], [False, True], [True, True, False]]
+
+
+def test_toy_items_have_the_ifeval_schema_and_constraint_spans():
+    items = toy_items(40, seed=3)
+    assert [i["key"] for i in items] == list(range(1, 41))
+    for item in items:
+        assert 1 <= len(item["instruction_id_list"]) <= 3
+        assert all(set(kw) == set(KWARG_FIELDS) for kw in item["kwargs"])
+        # the question, then each constraint sentence, joined by single spaces, is the prompt
+        spans = item["constraint_spans"]
+        question = item["prompt"][: spans[0][0] - 1]
+        assert question.endswith(("?", "."))
+        rebuilt = " ".join([question] + [item["prompt"][a:b] for a, b in spans])
+        assert rebuilt == item["prompt"]
+        for name, (a, b) in zip(item["instruction_id_list"], spans, strict=True):
+            if name == "punctuation:no_comma":
+                assert item["prompt"][a:b] == "Do not use any commas."
+    assert not ifeval.NLTK_TYPES & {t for i in items for t in i["instruction_id_list"]}
+    assert toy_items(40, seed=3) == items and toy_items(40, seed=4) != items
+
+
+def test_toy_answers_meet_their_constraints_by_lm_evals_checks():
+    items = [i for i in toy_items(80, seed=5) if "change_case:english_capital" not in i["instruction_id_list"]]
+    rows = ifeval.score_rows(items, [{"id": str(i["key"]), "response": answer(i)} for i in items])
+    assert all(r["prompt_level_strict_acc"] for r in rows)
+    records = sft_records(200, seed=1)
+    cot = [r for r in records if r["meta"]["cot"]]
+    assert 0.35 < len(cot) / len(records) < 0.65
+    assert all(r["messages"][1]["content"].startswith("<think>\n") for r in cot)
+
+
+def test_scores_on_the_final_answer_match_hand_checked_values():
+    rows = ifeval.score_rows(ITEMS, [{"id": str(i + 1), "response": r} for i, r in enumerate(RESPONSES)])
+    assert [r["inst_level_strict_acc"] for r in rows] == EXPECTED_STRICT
+    agg = ifeval.aggregate(rows)
+    assert agg["prompt_level_strict_acc"] == pytest.approx(100 / 3)
+    assert agg["inst_level_strict_acc"] == pytest.approx(100 * 4 / 6)  # pooled over instructions
+    assert agg["per_type_strict"]["punctuation:no_comma"] == pytest.approx(50.0)
+    assert agg["n"] == 3
+
+
+def test_scores_agree_with_lm_evals_own_ifeval_task():
+    """The task's YAML (process_results and aggregations) on the same final answers."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    utils = ifeval.lm_eval_ifeval(ITEMS)
+    task = load_yaml(os.path.join(os.path.dirname(utils.__file__), "ifeval.yaml"))
+    answers = [ifeval.final_answer(r) for r in RESPONSES]
+    per_doc = [task["process_results"](doc, [a]) for doc, a in zip(ITEMS, answers, strict=True)]
+    ours = ifeval.aggregate(ifeval.score_rows(ITEMS, [{"id": str(i + 1), "response": r}
+                                                      for i, r in enumerate(RESPONSES)]))
+    for metric in task["metric_list"]:
+        agg = metric["aggregation"]
+        values = [d[metric["metric"]] for d in per_doc]
+        theirs = sum(values) / len(values) if agg == "mean" else agg(values)
+        assert ours[metric["metric"]] == pytest.approx(100 * theirs), metric["metric"]
+
+
+def test_missing_punkt_tab_is_one_line_naming_the_data(monkeypatch, tmp_path):
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
+    item = _item(1, ["length_constraints:number_sentences"], [{"num_sentences": 2, "relation": "less than"}])
+    with pytest.raises(TunesafeError, match="punkt_tab.*number_sentences"):
+        ifeval.score_rows([item], [{"id": "1", "response": "One. Two."}])
+
+
+def test_prompts_and_bad_rows():
+    cot = ifeval.prompts(ITEMS, "cot", "THINK")
+    assert cot[0]["messages"][0]["content"] == "Explain how to cook rice. THINK"
+    assert ifeval.prompts(ITEMS, "direct")[0]["messages"][0]["content"] == "Explain how to cook rice."
+    with pytest.raises(TunesafeError, match="row 1: missing kwargs"):
+        ifeval.check_items([{"key": 1, "prompt": "x", "instruction_id_list": []}], "f.jsonl")
+    with pytest.raises(TunesafeError, match="no response with id 2"):
+        ifeval.score_rows(ITEMS[:2], [{"id": "1", "response": "a"}])
+
+
+def test_table1_and_type_deltas_average_over_seeds():
+    def s(p, t):
+        return {"prompt_level_strict_acc": p, "inst_level_strict_acc": p, "prompt_level_loose_acc": p,
+                "inst_level_loose_acc": p, "per_type_strict": {"a": t}, "per_type_n": {"a": 2}}
+
+    scores = {("toy-seed1", "direct"): s(50, 100), ("toy-seed1", "cot"): s(40, 50),
+              ("toy-seed2", "direct"): s(60, 50), ("toy-seed2", "cot"): s(30, 0)}
+    t1 = report.table1(scores, {"toy": "toy"}, {"toy": {"direct": 70.0}}).iloc[0]
+    assert t1["runs"] == 2 and t1["prompt_strict_direct"] == 55 and t1["prompt_strict_cot"] == 35
+    assert t1["prompt_strict_delta"] == -20
+    assert t1["prompt_strict_delta_sd"] == pytest.approx(math.sqrt(200))  # deltas -10 and -30
+    assert t1["paper_prompt_strict_direct"] == 70.0 and math.isnan(t1["paper_prompt_strict_cot"])
+    types = report.types_table(scores).iloc[0]
+    assert (types["n"], types["direct"], types["cot"], types["delta"]) == (4, 75, 25, -50)
