@@ -61,7 +61,7 @@ def types_table(scores: dict[tuple[str, str], dict[str, Any]]) -> pd.DataFrame:
     """Per instruction type: n (over all runs), accuracy direct, CoT and the delta (percent)."""
     acc: dict[tuple[str, str], list[float]] = {}
     n: dict[str, int] = {}
-    for (run, cond), s in scores.items():
+    for (_run, cond), s in scores.items():
         for t, a in s["per_type_strict"].items():
             acc.setdefault((t, cond), []).append(a * s["per_type_n"][t])
             if cond == "direct":
