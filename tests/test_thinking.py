@@ -122,3 +122,40 @@ def test_table1_and_type_deltas_average_over_seeds():
     assert t1["paper_prompt_strict_direct"] == 70.0 and math.isnan(t1["paper_prompt_strict_cot"])
     types = report.types_table(scores).iloc[0]
     assert (types["n"], types["direct"], types["cot"], types["delta"]) == (4, 75, 25, -50)
+
+
+def test_constraint_attention_on_hand_made_attention():
+    import torch
+
+    from tunesafe.thinking.attention import beta, summary, token_sets
+
+    # text "ab cd|ef": tokens at chars [0,2) [3,5) [5,6) [6,8); constraint span [3,5); answer from 6
+    c, ans = token_sets([(0, 2), (3, 5), (5, 6), (6, 8)], [(3, 5)], answer_start=6)
+    assert (c, ans) == ([1], [3])
+    # 1 layer, 2 heads, 4 tokens: token 3 puts 0.2 and 0.6 on token 1 -> head mean 0.4
+    a = torch.zeros(1, 2, 4, 4)
+    a[0, 0, 3] = torch.tensor([0.5, 0.2, 0.2, 0.1])
+    a[0, 1, 3] = torch.tensor([0.1, 0.6, 0.2, 0.1])
+    raw, norm = beta([a], [1], [3])
+    assert raw == [pytest.approx(0.4)]
+    assert norm == [pytest.approx(0.4 / (1 / 4))]  # uniform share of |C| = 1 among 4 keys
+    rows = [{"case": "fixes", "direct": {"beta": [0.5], "beta_norm": [2.0]}, "cot": {"beta": [0.2], "beta_norm": [1.0]}},
+            {"case": "same", "direct": {"beta": [0.3], "beta_norm": [1.0]}, "cot": {"beta": [0.3], "beta_norm": [1.0]}}]
+    table = {(r["case"], r["layer"]): r for r in summary(rows)}
+    assert table[("all", 0)]["beta_drop"] == pytest.approx(0.15) and table[("all", 0)]["n"] == 2
+    assert table[("fixes", 0)]["beta_norm_drop"] == pytest.approx(1.0) and ("breaks", 0) not in table
+
+
+def test_constraint_attention_teacher_forced_on_a_tiny_model(tiny_model_dir):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tunesafe.thinking.attention import item_betas
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="eager").eval()
+    item = {"key": 1, "prompt": "Cook rice. Do not use any commas.", "constraint_spans": [[11, 33]]}
+    gen = {"id": "1", "prompt_text": "[INST] Cook rice. Do not use any commas. [/INST]",
+           "response": "<think>\nboil water\n</think>\n\nBoil the water and add rice."}
+    out = item_betas(model, tok, item, gen)
+    assert len(out["beta"]) == model.config.num_hidden_layers and out["n_c"] > 0 and out["n_answer"] > 0
+    assert all(0 < b <= 1 for b in out["beta"])  # attention mass on a subset of the keys

@@ -40,6 +40,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rows", help="per-item results JSONL")
     p.set_defaults(func=_score)
 
+    p = sub.add_parser("attention", help="constraint attention beta per layer, direct vs CoT (Sec. 5; hf, eager)")
+    p.add_argument("--model", required=True, help="model directory or Hugging Face id")
+    p.add_argument("--data", required=True, help="IFEval items JSONL with constraint_spans")
+    p.add_argument("--generations", nargs=2, required=True, metavar=("DIRECT", "COT"))
+    p.add_argument("--rows", nargs=2, required=True, metavar=("DIRECT", "COT"), help="per-item score rows")
+    p.add_argument("--limit", type=int, help="only the first LIMIT items")
+    p.add_argument("--out", required=True, help="per-item betas JSON")
+    p.set_defaults(func=_attention)
+
+    p = sub.add_parser("attention-report", help="beta drop per layer (all, CoT fixes, CoT breaks): table + figure")
+    p.add_argument("--inputs", nargs="+", required=True, help="per-item betas JSON of every run")
+    p.add_argument("--tables", default="results/tables")
+    p.add_argument("--figures", default="results/figures")
+    p.set_defaults(func=_attention_report)
+
     p = sub.add_parser("nltk-data", help="download NLTK's punkt_tab (two IFEval checkers need it)")
     p.add_argument("--out", required=True, help="directory (use it as NLTK_DATA)")
     p.set_defaults(func=_nltk)
@@ -89,6 +104,33 @@ def _score(args: argparse.Namespace) -> None:
     if args.rows:
         write_jsonl(args.rows, rows)
     write_json(args.out, {**aggregate(rows), "checker": "lm_eval.tasks.ifeval.utils", "answer": "after </think>"})
+
+
+def _attention(args: argparse.Namespace) -> None:
+    from tunesafe.io import read_jsonl, write_json
+    from tunesafe.thinking.attention import run
+
+    gens = {c: read_jsonl(p) for c, p in zip(("direct", "cot"), args.generations, strict=True)}
+    passed = {c: {str(r["key"]): bool(r["prompt_level_strict_acc"]) for r in read_jsonl(p)}
+              for c, p in zip(("direct", "cot"), args.rows, strict=True)}
+    write_json(args.out, {"model": args.model, "items": run(args.model, read_jsonl(args.data), gens, passed,
+                                                           args.limit)})
+
+
+def _attention_report(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    import pandas as pd
+
+    from tunesafe.io import read_json
+    from tunesafe.report.tables import write_table
+    from tunesafe.thinking.attention import summary
+    from tunesafe.thinking.report import attention_figure
+
+    rows = [r for p in args.inputs for r in read_json(p)["items"]]
+    table = pd.DataFrame(summary(rows))
+    write_table(table, Path(args.tables) / "wtf_attention", floatfmt=".4f")
+    attention_figure(table, Path(args.figures) / "wtf_attention")
 
 
 def _nltk(args: argparse.Namespace) -> None:

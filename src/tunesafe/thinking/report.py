@@ -9,7 +9,9 @@ is a model, or one seed of a toy model (``<name>-seed<k>``), grouped by the name
   and standard deviation over seeds; the paper's numbers beside ours where
   ``resources/paper_numbers.yaml`` has them (key ``thinking.table1``, by model id);
 - ``wtf_types.{csv,md}`` and figure ``wtf_types`` (Sec. 4): per instruction type the
-  instruction-level strict accuracy direct and with CoT and the delta, over all runs.
+  instruction-level strict accuracy direct and with CoT and the delta, over all runs;
+- figure ``wtf_attention`` (Sec. 5): the constraint-attention drop per layer
+  (:mod:`.attention`), raw and length-normalised, for all items, CoT fixes and CoT breaks.
 """
 
 from __future__ import annotations
@@ -88,5 +90,27 @@ def types_figure(df: pd.DataFrame, prefix: str | Path) -> None:
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("CoT - direct, instruction-level strict accuracy (points)")
     ax.set_title("IFEval: where thinking helps or hurts")
+    fig.tight_layout()
+    save_figure(fig, prefix)
+
+
+def attention_figure(df: pd.DataFrame, prefix: str | Path) -> None:
+    """beta_direct - beta_CoT per layer, one line per case; raw and length-normalised (Sec. 5)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tunesafe.report.figures import save_figure
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax, kind, title in zip(axes, ("beta", "beta_norm"), ("raw", "length-normalised"), strict=True):
+        for case, part in df.groupby("case", sort=False):
+            ax.plot(part["layer"], part[f"{kind}_drop"], marker="o", label=f"{case} (n={part['n'].iloc[0]})")
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xlabel("layer")
+        ax.set_ylabel("beta direct - beta CoT")
+        ax.set_title(f"Constraint attention drop ({title})")
+    axes[0].legend(fontsize=7)
     fig.tight_layout()
     save_figure(fig, prefix)
