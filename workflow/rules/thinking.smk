@@ -1,6 +1,8 @@
 # When Thinking Fails (arXiv 2505.11423): IFEval answered directly and after thinking, by
 # every model in config thinking.models -> lm-eval IFEval scores on the final answers ->
-# Table 1 (wtf_ifeval) and the per-type deltas (wtf_types, table and figure).
+# Table 1 (wtf_ifeval) and the per-type deltas (wtf_types, table and figure); constraint
+# attention (Sec. 5) of the models in thinking.attention.models on items with constraint spans
+# (the toy IFEval records them) -> wtf_attention (table and figure).
 # The toy world trains its own instruct model (toy_instruct) per seed from the toy aligned
 # model, on direct and <think> answers to toy IFEval prompts.
 
@@ -14,6 +16,9 @@ TABLES += expand(
     "results/tables/{name}.{ext}", name=["wtf_ifeval", "wtf_types"], ext=["csv", "md"]
 )
 TABLES += expand("results/figures/wtf_types.{ext}", ext=["pdf", "png"])
+if THINK_ATTENTION_MODELS:
+    TABLES += expand("results/tables/wtf_attention.{ext}", ext=["csv", "md"])
+    TABLES += expand("results/figures/wtf_attention.{ext}", ext=["pdf", "png"])
 
 
 wildcard_constraints:
@@ -34,8 +39,10 @@ rule thinking_nltk_data:
         "results/logs/thinking/nltk_data.log",
     conda:
         ENV
+    params:
+        online=ONLINE,
     shell:
-        "{ONLINE}tunesafe thinking nltk-data --out {output} > {log} 2>&1"
+        "{params.online}tunesafe thinking nltk-data --out {output} > {log} 2>&1"
 
 
 rule thinking_data:
@@ -47,8 +54,9 @@ rule thinking_data:
         ENV
     params:
         args=think_data_args(),
+        online=ONLINE,
     shell:
-        "{ONLINE}tunesafe thinking prepare {params.args} --out {output} > {log} 2>&1"
+        "{params.online}tunesafe thinking prepare {params.args} --out {output} > {log} 2>&1"
 
 
 rule thinking_prompts:
@@ -189,4 +197,63 @@ rule thinking_report:
     shell:
         "tunesafe thinking report --root results/metrics/thinking {params.args} "
         "--paper-numbers resources/paper_numbers.yaml --tables results/tables "
+        "--figures results/figures > {log} 2>&1"
+
+
+rule thinking_attention:
+    input:
+        data="results/data/thinking/ifeval.jsonl",
+        generations=expand(
+            "results/generations/thinking/{{trun}}/ifeval/{c}.jsonl",
+            c=THINK_CONDITIONS,
+        ),
+        rows=expand(
+            "results/metrics/thinking/{{trun}}/ifeval/{c}_rows.jsonl",
+            c=THINK_CONDITIONS,
+        ),
+        model=think_model_input,
+    output:
+        "results/thinking/attention/{trun}.json",
+    log:
+        "results/logs/thinking/{trun}/attention.log",
+    benchmark:
+        "results/benchmarks/thinking/{trun}/attention.tsv"
+    conda:
+        ENV
+    threads: THREADS
+    resources:
+        **job_resources("thinking_attention"),
+    params:
+        model=lambda w: think_model_ref(w.trun),
+        limit=think_attention_limit(),
+    shell:
+        "tunesafe --threads {threads} --gpus {resources.gpu} thinking attention --model {params.model} "
+        "--data {input.data} --generations {input.generations} --rows {input.rows} "
+        "{params.limit} --out {output} > {log} 2>&1"
+
+
+rule thinking_attention_report:
+    input:
+        expand("results/thinking/attention/{r}.json", r=think_attention_runs()),
+    output:
+        report(
+            "results/tables/wtf_attention.csv",
+            caption="../report/wtf_attention.rst",
+            category=THINK_CATEGORY,
+            subcategory="3 Constraint attention",
+        ),
+        "results/tables/wtf_attention.md",
+        report(
+            "results/figures/wtf_attention.png",
+            caption="../report/wtf_attention.rst",
+            category=THINK_CATEGORY,
+            subcategory="3 Constraint attention",
+        ),
+        "results/figures/wtf_attention.pdf",
+    log:
+        "results/logs/thinking/attention_report.log",
+    conda:
+        ENV
+    shell:
+        "tunesafe thinking attention-report --inputs {input} --tables results/tables "
         "--figures results/figures > {log} 2>&1"

@@ -8,6 +8,10 @@ THINK_CONDITIONS = ["direct", "cot"]
 THINK_BENCHMARKS = ["ifeval"]
 # real IFEval uses the two checkers that need NLTK's punkt_tab; the toy IFEval does not
 THINK_NEEDS_NLTK = THINK.get("data", {}).get("source", "toy") != "toy"
+# constraint attention (Sec. 5) needs constraint_spans: the toy IFEval records them; for real
+# IFEval a span file is not built yet, so thinking.attention.models is empty there
+THINK_ATTENTION = THINK.get("attention", {})
+THINK_ATTENTION_MODELS = THINK_ATTENTION.get("models", [])
 
 
 def think_runs():
@@ -71,3 +75,13 @@ def think_report_args():
         f"--model-id {shlex.quote(f'{n}={r}')}" for n, r in THINK_MODELS.items()
     )
     return f"{runs} {ids}"
+
+
+def think_attention_runs():
+    """Runs of the models in thinking.attention.models (every seed of a toy_instruct model)."""
+    return [r for r in think_runs() if think_split(r)[0] in THINK_ATTENTION_MODELS]
+
+
+def think_attention_limit():
+    n = THINK_ATTENTION.get("limit")
+    return f"--limit {n}" if n else ""
