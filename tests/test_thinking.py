@@ -159,3 +159,23 @@ def test_constraint_attention_teacher_forced_on_a_tiny_model(tiny_model_dir):
     out = item_betas(model, tok, item, gen)
     assert len(out["beta"]) == model.config.num_hidden_layers and out["n_c"] > 0 and out["n_answer"] > 0
     assert all(0 < b <= 1 for b in out["beta"])  # attention mass on a subset of the keys
+
+
+def test_classifier_selective_reasoning_learns_where_cot_helps():
+    from tunesafe.thinking.selective import classifier_selective
+
+    # type A: CoT passes, direct fails; type B: the reverse. The instruction decides it.
+    items, direct, cot = [], [], []
+    for k in range(1, 41):
+        t = "startend:quotation" if k % 2 else "punctuation:no_comma"
+        items.append({"key": k, "prompt": f"Task {k}. " + ("Use quotes." if k % 2 else "No commas."),
+                      "instruction_id_list": [t]})
+        helps = bool(k % 2)
+        direct.append({"key": k, "prompt_level_strict_acc": not helps, "inst_level_strict_acc": [not helps]})
+        cot.append({"key": k, "prompt_level_strict_acc": helps, "inst_level_strict_acc": [helps]})
+    out = classifier_selective(items, direct, cot, seed=3)
+    assert (out["n_train"], out["n_test"]) == (20, 20)
+    assert out["direct_prompt_strict"] + out["cot_prompt_strict"] == pytest.approx(100)
+    assert out["oracle_prompt_strict"] == 100 and out["classifier_acc"] == 100
+    assert out["classifier_selective_prompt_strict"] == 100
+    assert out["cot_chosen"] == pytest.approx(out["cot_prompt_strict"])

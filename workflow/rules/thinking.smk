@@ -13,7 +13,9 @@ include: "thinking_common.smk"
 THINK_CATEGORY = "When Thinking Fails (arXiv 2505.11423)"
 
 TABLES += expand(
-    "results/tables/{name}.{ext}", name=["wtf_ifeval", "wtf_types"], ext=["csv", "md"]
+    "results/tables/{name}.{ext}",
+    name=["wtf_ifeval", "wtf_types", "wtf_mitigations"],
+    ext=["csv", "md"],
 )
 TABLES += expand("results/figures/wtf_types.{ext}", ext=["pdf", "png"])
 if THINK_ATTENTION_MODELS:
@@ -158,6 +160,26 @@ rule thinking_score:
         "--out {output.scores} --rows {output.rows} > {log} 2>&1"
 
 
+rule thinking_selective:
+    input:
+        data="results/data/thinking/ifeval.jsonl",
+        rows=expand(
+            "results/metrics/thinking/{{trun}}/ifeval/{c}_rows.jsonl",
+            c=THINK_CONDITIONS,
+        ),
+    output:
+        "results/metrics/thinking/{trun}/ifeval/selective.json",
+    log:
+        "results/logs/thinking/{trun}/selective.log",
+    conda:
+        ENV
+    params:
+        seed=THINK.get("selective_seed", SEED),
+    shell:
+        "tunesafe thinking selective --data {input.data} --rows {input.rows} "
+        "--seed {params.seed} --out {output} > {log} 2>&1"
+
+
 rule thinking_report:
     input:
         expand(
@@ -166,6 +188,7 @@ rule thinking_report:
             b=THINK_BENCHMARKS,
             c=THINK_CONDITIONS,
         ),
+        expand("results/metrics/thinking/{r}/ifeval/selective.json", r=think_runs()),
     output:
         report(
             "results/tables/wtf_ifeval.csv",
@@ -188,6 +211,13 @@ rule thinking_report:
             subcategory="2 Instruction types CoT helps or hurts",
         ),
         "results/figures/wtf_types.pdf",
+        report(
+            "results/tables/wtf_mitigations.csv",
+            caption="../report/wtf_mitigations.rst",
+            category=THINK_CATEGORY,
+            subcategory="4 Mitigations",
+        ),
+        "results/tables/wtf_mitigations.md",
     log:
         "results/logs/thinking/report.log",
     conda:
@@ -196,7 +226,7 @@ rule thinking_report:
         args=think_report_args(),
     shell:
         "tunesafe thinking report --root results/metrics/thinking {params.args} "
-        "--paper-numbers resources/paper_numbers.yaml --tables results/tables "
+        "--paper-numbers resources/paper_numbers.yaml --mitigations --tables results/tables "
         "--figures results/figures > {log} 2>&1"
 
 

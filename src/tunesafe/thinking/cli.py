@@ -55,6 +55,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--figures", default="results/figures")
     p.set_defaults(func=_attention_report)
 
+    p = sub.add_parser("selective", help="classifier-selective reasoning on the held-out half (Sec. 6)")
+    p.add_argument("--data", required=True, help="IFEval items JSONL")
+    p.add_argument("--rows", nargs=2, required=True, metavar=("DIRECT", "COT"), help="per-item score rows")
+    p.add_argument("--seed", type=int, default=0, help="train/held-out split and classifier seed")
+    p.add_argument("--out", required=True, help="scores JSON")
+    p.set_defaults(func=_selective)
+
     p = sub.add_parser("nltk-data", help="download NLTK's punkt_tab (two IFEval checkers need it)")
     p.add_argument("--out", required=True, help="directory (use it as NLTK_DATA)")
     p.set_defaults(func=_nltk)
@@ -64,6 +71,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--run", action="append", default=[], help="a run (model or <model>-seed<k>), repeatable")
     p.add_argument("--model-id", action="append", default=[], help="NAME=ID: the id shown for a model")
     p.add_argument("--paper-numbers", help="resources/paper_numbers.yaml (key thinking.table1)")
+    p.add_argument("--mitigations", action="store_true",
+                   help="also wtf_mitigations from <root>/<run>/ifeval/selective.json")
     p.add_argument("--tables", default="results/tables")
     p.add_argument("--figures", default="results/figures")
     p.set_defaults(func=_report)
@@ -133,6 +142,14 @@ def _attention_report(args: argparse.Namespace) -> None:
     attention_figure(table, Path(args.figures) / "wtf_attention")
 
 
+def _selective(args: argparse.Namespace) -> None:
+    from tunesafe.io import read_jsonl, write_json
+    from tunesafe.thinking.selective import classifier_selective
+
+    direct, cot = (read_jsonl(p) for p in args.rows)
+    write_json(args.out, {**classifier_selective(read_jsonl(args.data), direct, cot, args.seed), "seed": args.seed})
+
+
 def _nltk(args: argparse.Namespace) -> None:
     from tunesafe.thinking.ifeval import fetch_nltk_data
 
@@ -155,3 +172,7 @@ def _report(args: argparse.Namespace) -> None:
     types = types_table(scores)
     write_table(types, Path(args.tables) / "wtf_types")
     types_figure(types, Path(args.figures) / "wtf_types")
+    if args.mitigations:
+        from tunesafe.thinking.report import mitigations_table
+
+        write_table(mitigations_table(args.root, args.run), Path(args.tables) / "wtf_mitigations")

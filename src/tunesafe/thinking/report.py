@@ -10,6 +10,8 @@ is a model, or one seed of a toy model (``<name>-seed<k>``), grouped by the name
   ``resources/paper_numbers.yaml`` has them (key ``thinking.table1``, by model id);
 - ``wtf_types.{csv,md}`` and figure ``wtf_types`` (Sec. 4): per instruction type the
   instruction-level strict accuracy direct and with CoT and the delta, over all runs;
+- ``wtf_mitigations.{csv,md}`` (Sec. 6): direct, CoT, classifier-selective reasoning
+  (:mod:`.selective`) and the oracle choice on the held-out half of the items;
 - figure ``wtf_attention`` (Sec. 5): the constraint-attention drop per layer
   (:mod:`.attention`), raw and length-normalised, for all items, CoT fixes and CoT breaks.
 """
@@ -57,6 +59,15 @@ def table1(scores: dict[tuple[str, str], dict[str, Any]], ids: dict[str, str],
             row[f"paper_prompt_strict_{cond}"] = p.get(cond, float("nan"))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def mitigations_table(root: str | Path, runs: list[str], benchmark: str = "ifeval") -> pd.DataFrame:
+    """Per model, mean over its runs: direct, CoT, classifier-selective and oracle strict
+    accuracy on the held-out half (Sec. 6), the classifier's accuracy and CoT share."""
+    df = pd.DataFrame([{"model": model_of(r), **read_json(Path(root) / r / benchmark / "selective.json")}
+                       for r in runs])
+    df = df.drop(columns=["seed"]).groupby("model", sort=True).mean(numeric_only=True).reset_index()
+    return df.assign(runs=[sum(model_of(r) == m for r in runs) for m in df["model"]])
 
 
 def types_table(scores: dict[tuple[str, str], dict[str, Any]]) -> pd.DataFrame:
