@@ -179,3 +179,29 @@ def test_classifier_selective_reasoning_learns_where_cot_helps():
     assert out["oracle_prompt_strict"] == 100 and out["classifier_acc"] == 100
     assert out["classifier_selective_prompt_strict"] == 100
     assert out["cot_chosen"] == pytest.approx(out["cot_prompt_strict"])
+
+
+def test_paper_config_plans_every_model_and_condition_greedy_offline():
+    """`snakemake -n -p --configfile config/paper.yaml thinking_report`: every model x
+    condition generated at temperature 0, IFEval from google/IFEval, NLTK data fetched."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[1]
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    run = subprocess.run([snakemake, "thinking_report", "-n", "-p", "--configfile", "config/paper.yaml"],
+                         cwd=repo, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = run.stdout
+    models = yaml.safe_load((repo / "config" / "paper.yaml").read_text())["thinking"]["models"]
+    gen = [line for line in out.splitlines() if " generate --engine " in line]
+    assert len(gen) == 2 * len(models)
+    for name, ref in models.items():
+        for cond in ("direct", "cot"):
+            line = next(g for g in gen if f"--out results/generations/thinking/{name}/ifeval/{cond}.jsonl" in g)
+            assert f"--model {ref} " in line and "--temperature 0 " in line and f"/{cond}.jsonl" in line
+    assert "thinking prepare --source hf --id google/IFEval --split train" in out
+    assert "thinking nltk-data --out results/nltk_data" in out and "NLTK_DATA=results/nltk_data tunesafe thinking score" in out
