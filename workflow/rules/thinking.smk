@@ -14,7 +14,7 @@ THINK_CATEGORY = "When Thinking Fails (arXiv 2505.11423)"
 
 TABLES += expand(
     "results/tables/{name}.{ext}",
-    name=["wtf_ifeval", "wtf_types", "wtf_mitigations"],
+    name=["wtf_ifeval", "wtf_types", "wtf_mitigations", "wtf_cot_length"],
     ext=["csv", "md"],
 )
 TABLES += expand("results/figures/wtf_types.{ext}", ext=["pdf", "png"])
@@ -189,6 +189,7 @@ rule thinking_report:
             c=THINK_CONDITIONS,
         ),
         expand("results/metrics/thinking/{r}/ifeval/selective.json", r=think_runs()),
+        expand("results/metrics/thinking/{r}/ifeval/cot_rows.jsonl", r=think_runs()),
     output:
         report(
             "results/tables/wtf_ifeval.csv",
@@ -218,6 +219,13 @@ rule thinking_report:
             subcategory="4 Mitigations",
         ),
         "results/tables/wtf_mitigations.md",
+        report(
+            "results/tables/wtf_cot_length.csv",
+            caption="../report/wtf_cot_length.rst",
+            category=THINK_CATEGORY,
+            subcategory="5 Appendix: CoT length vs accuracy",
+        ),
+        "results/tables/wtf_cot_length.md",
     log:
         "results/logs/thinking/report.log",
     conda:

@@ -66,7 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="directory (use it as NLTK_DATA)")
     p.set_defaults(func=_nltk)
 
-    p = sub.add_parser("report", help="Table 1 (wtf_ifeval), per-type deltas (wtf_types) and figure")
+    p = sub.add_parser("report", help="Table 1 (wtf_ifeval), per-type deltas (wtf_types, figure), CoT length (wtf_cot_length)")
     p.add_argument("--root", default="results/metrics/thinking", help="scores: <root>/<run>/ifeval/<condition>.json")
     p.add_argument("--run", action="append", default=[], help="a run (model or <model>-seed<k>), repeatable")
     p.add_argument("--model-id", action="append", default=[], help="NAME=ID: the id shown for a model")
@@ -161,7 +161,7 @@ def _report(args: argparse.Namespace) -> None:
 
     from tunesafe.errors import TunesafeError
     from tunesafe.report.tables import load_paper_numbers, write_table
-    from tunesafe.thinking.report import load, table1, types_figure, types_table
+    from tunesafe.thinking.report import cot_length_table, load, table1, types_figure, types_table
 
     if not args.run:
         raise TunesafeError("thinking report needs at least one --run")
@@ -172,6 +172,7 @@ def _report(args: argparse.Namespace) -> None:
     types = types_table(scores)
     write_table(types, Path(args.tables) / "wtf_types")
     types_figure(types, Path(args.figures) / "wtf_types")
+    write_table(cot_length_table(args.root, args.run), Path(args.tables) / "wtf_cot_length", floatfmt=".3f")
     if args.mitigations:
         from tunesafe.thinking.report import mitigations_table
 

@@ -12,6 +12,7 @@ is a model, or one seed of a toy model (``<name>-seed<k>``), grouped by the name
   instruction-level strict accuracy direct and with CoT and the delta, over all runs;
 - ``wtf_mitigations.{csv,md}`` (Sec. 6): direct, CoT, classifier-selective reasoning
   (:mod:`.selective`) and the oracle choice on the held-out half of the items;
+- ``wtf_cot_length.{csv,md}`` (appendix): correlation of thinking length and accuracy;
 - figure ``wtf_attention`` (Sec. 5): the constraint-attention drop per layer
   (:mod:`.attention`), raw and length-normalised, for all items, CoT fixes and CoT breaks.
 """
@@ -70,6 +71,27 @@ def mitigations_table(root: str | Path, runs: list[str], benchmark: str = "ifeva
     return df.assign(runs=[sum(model_of(r) == m for r in runs) for m in df["model"]])
 
 
+def cot_length_table(root: str | Path, runs: list[str], benchmark: str = "ifeval") -> pd.DataFrame:
+    """Appendix: per model, Pearson correlation over CoT answers between the thinking length
+    (characters before the final answer) and prompt-level strict / instruction-level strict
+    share (all runs pooled); a constant column gives no correlation (NaN)."""
+    from tunesafe.io import read_jsonl
+
+    rows = []
+    for run in runs:
+        for r in read_jsonl(Path(root) / run / benchmark / "cot_rows.jsonl"):
+            inst = r["inst_level_strict_acc"]
+            rows.append({"model": model_of(run), "length": r["thinking_chars"],
+                         "prompt": float(r["prompt_level_strict_acc"]), "inst": sum(inst) / len(inst)})
+    df = pd.DataFrame(rows)
+    out = []
+    for model, part in df.groupby("model", sort=True):
+        out.append({"model": model, "n": len(part), "mean_thinking_chars": part["length"].mean(),
+                    "r_prompt_strict": part["length"].corr(part["prompt"]),
+                    "r_inst_strict": part["length"].corr(part["inst"])})
+    return pd.DataFrame(out)
+
+
 def types_table(scores: dict[tuple[str, str], dict[str, Any]]) -> pd.DataFrame:
     """Per instruction type: n (over all runs), accuracy direct, CoT and the delta (percent)."""
     acc: dict[tuple[str, str], list[float]] = {}
@@ -119,6 +141,7 @@ def attention_figure(df: pd.DataFrame, prefix: str | Path) -> None:
         for case, part in df.groupby("case", sort=False):
             ax.plot(part["layer"], part[f"{kind}_drop"], marker="o", label=f"{case} (n={part['n'].iloc[0]})")
         ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xticks(sorted(df["layer"].unique()))
         ax.set_xlabel("layer")
         ax.set_ylabel("beta direct - beta CoT")
         ax.set_title(f"Constraint attention drop ({title})")
