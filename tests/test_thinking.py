@@ -210,12 +210,12 @@ def test_paper_config_plans_every_model_and_condition_greedy_offline():
 def test_cot_length_correlation_on_hand_made_rows(tmp_path):
     from tunesafe.io import write_jsonl
 
-    # lengths 10, 20, 30, 40 with pass, pass, fail, fail: r = -0.894 (computed by hand:
-    # x - mean = -15, -5, 5, 15; y - mean = .5, .5, -.5, -.5; sum xy = -20; sqrt(500 * 1) = 22.36)
+    # lengths 10, 20, 30, 100 with pass, pass, fail, fail: Pearson r by hand: x - mean = -30,
+    # -20, -10, 60; y - mean = .5, .5, -.5, -.5; sum xy = -50; sqrt(5000 * 1) (Spearman: -0.894)
     rows = [{"thinking_chars": n, "prompt_level_strict_acc": ok, "inst_level_strict_acc": [ok]}
-            for n, ok in [(10, True), (20, True), (30, False), (40, False)]]
+            for n, ok in [(10, True), (20, True), (30, False), (100, False)]]
     write_jsonl(tmp_path / "m-seed1" / "ifeval" / "cot_rows.jsonl", rows[:2])
     write_jsonl(tmp_path / "m-seed2" / "ifeval" / "cot_rows.jsonl", rows[2:])
     t = report.cot_length_table(tmp_path, ["m-seed1", "m-seed2"]).iloc[0]
-    assert t["model"] == "m" and t["n"] == 4 and t["mean_thinking_chars"] == 25
-    assert t["r_prompt_strict"] == pytest.approx(-20 / math.sqrt(500), abs=1e-9)
+    assert t["model"] == "m" and t["n"] == 4 and t["mean_thinking_chars"] == 40
+    assert t["r_prompt_strict"] == pytest.approx(-50 / math.sqrt(5000), abs=1e-9)
