@@ -204,7 +204,7 @@ def test_paper_config_plans_every_model_and_condition_greedy_offline():
             line = next(g for g in gen if f"--out results/generations/thinking/{name}/ifeval/{cond}.jsonl" in g)
             assert f"--model {ref} " in line and "--temperature 0 " in line and f"/{cond}.jsonl" in line
     assert "thinking prepare --source hf --id google/IFEval --split train" in out
-    assert "thinking nltk-data --out results/nltk_data" in out and "NLTK_DATA=results/nltk_data tunesafe thinking score" in out
+    assert "thinking nltk-data --out results/nltk_data" in out and "--nltk-data results/nltk_data > " in out
 
 
 def test_cot_length_correlation_on_hand_made_rows(tmp_path):

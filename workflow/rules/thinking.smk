@@ -154,10 +154,10 @@ rule thinking_score:
     conda:
         ENV
     params:
-        nltk="NLTK_DATA=results/nltk_data " if THINK_NEEDS_NLTK else "",
+        nltk="--nltk-data results/nltk_data" if THINK_NEEDS_NLTK else "",
     shell:
-        "{params.nltk}tunesafe thinking score --data {input.data} --responses {input.responses} "
-        "--out {output.scores} --rows {output.rows} > {log} 2>&1"
+        "tunesafe thinking score --data {input.data} --responses {input.responses} "
+        "--out {output.scores} --rows {output.rows} {params.nltk} > {log} 2>&1"
 
 
 rule thinking_selective:

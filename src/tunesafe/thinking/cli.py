@@ -38,6 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--responses", required=True, help="generations JSONL (id = item key)")
     p.add_argument("--out", required=True, help="scores JSON (percent; per-type instruction-level strict)")
     p.add_argument("--rows", help="per-item results JSONL")
+    p.add_argument("--nltk-data", help="directory with NLTK's punkt_tab (from `tunesafe thinking nltk-data`)")
     p.set_defaults(func=_score)
 
     p = sub.add_parser("attention", help="constraint attention beta per layer, direct vs CoT (Sec. 5; hf, eager)")
@@ -63,7 +64,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_selective)
 
     p = sub.add_parser("nltk-data", help="download NLTK's punkt_tab (two IFEval checkers need it)")
-    p.add_argument("--out", required=True, help="directory (use it as NLTK_DATA)")
+    p.add_argument("--out", required=True, help="directory (pass it to `thinking score --nltk-data`)")
     p.set_defaults(func=_nltk)
 
     p = sub.add_parser("report", help="Table 1 (wtf_ifeval), per-type deltas (wtf_types, figure), CoT length (wtf_cot_length)")
@@ -108,6 +109,10 @@ def _score(args: argparse.Namespace) -> None:
     from tunesafe.io import read_jsonl, write_json, write_jsonl
     from tunesafe.thinking.ifeval import aggregate, check_items, score_rows
 
+    if args.nltk_data:
+        import nltk
+
+        nltk.data.path.insert(0, args.nltk_data)
     items = check_items(read_jsonl(args.data), args.data)
     rows = score_rows(items, read_jsonl(args.responses))
     if args.rows:

@@ -106,7 +106,7 @@ def lm_eval_ifeval(items: list[dict[str, Any]]) -> Any:
     present = _punkt_present()
     if needed and not present:
         raise TunesafeError(f"NLTK data 'punkt_tab' missing (needed by {', '.join(needed)}): run "
-                            "`tunesafe thinking nltk-data` where the network allows, or set NLTK_DATA")
+                            "`tunesafe thinking nltk-data --out DIR` where the network allows, then score with --nltk-data DIR")
     name = "lm_eval.tasks.ifeval.utils"
     if name in sys.modules or present:
         return importlib.import_module(name)
