@@ -98,6 +98,16 @@ def test_missing_punkt_tab_is_one_line_naming_the_data(monkeypatch, tmp_path):
         ifeval.score_rows([item], [{"id": "1", "response": "One. Two."}])
 
 
+def test_self_reflection_prompt_shows_the_cot_final_answer_then_asks_to_revise():
+    cot = ifeval.prompts(ITEMS[:1], "cot", "THINK")
+    out = ifeval.reflection_prompts(cot, [{"id": "1", "response": RESPONSES[0]}], "CHECK")
+    assert [m["role"] for m in out[0]["messages"]] == ["user", "assistant", "user"]
+    assert out[0]["messages"][1]["content"] == "Boil the water and add the rice."  # no thinking
+    assert out[0]["messages"][2]["content"] == "CHECK" and out[0]["meta"]["condition"] == "reflect"
+    with pytest.raises(TunesafeError, match="no CoT generation with id '1'"):
+        ifeval.reflection_prompts(cot, [], "CHECK")
+
+
 def test_prompts_and_bad_rows():
     cot = ifeval.prompts(ITEMS, "cot", "THINK")
     assert cot[0]["messages"][0]["content"] == "Explain how to cook rice. THINK"
@@ -173,12 +183,13 @@ def test_classifier_selective_reasoning_learns_where_cot_helps():
         helps = bool(k % 2)
         direct.append({"key": k, "prompt_level_strict_acc": not helps, "inst_level_strict_acc": [not helps]})
         cot.append({"key": k, "prompt_level_strict_acc": helps, "inst_level_strict_acc": [helps]})
-    out = classifier_selective(items, direct, cot, seed=3)
+    out = classifier_selective(items, direct, cot, seed=3, extra={"reflect": direct})
     assert (out["n_train"], out["n_test"]) == (20, 20)
     assert out["direct_prompt_strict"] + out["cot_prompt_strict"] == pytest.approx(100)
     assert out["oracle_prompt_strict"] == 100 and out["classifier_acc"] == 100
     assert out["classifier_selective_prompt_strict"] == 100
     assert out["cot_chosen"] == pytest.approx(out["cot_prompt_strict"])
+    assert out["reflect_prompt_strict"] == out["direct_prompt_strict"]  # same rows, same half
 
 
 def test_paper_config_plans_every_model_and_condition_greedy_offline():
@@ -198,12 +209,13 @@ def test_paper_config_plans_every_model_and_condition_greedy_offline():
     out = run.stdout
     models = yaml.safe_load((repo / "config" / "paper.yaml").read_text())["thinking"]["models"]
     gen = [line for line in out.splitlines() if " generate --engine " in line]
-    assert len(gen) == 2 * len(models)
+    assert len(gen) == 4 * len(models)  # direct, CoT and the self-selective and self-reflection mitigations
     for name, ref in models.items():
-        for cond in ("direct", "cot"):
+        for cond in ("direct", "cot", "selfselect", "reflect"):
             line = next(g for g in gen if f"--out results/generations/thinking/{name}/ifeval/{cond}.jsonl" in g)
             assert f"--model {ref} " in line and "--temperature 0 " in line and f"/{cond}.jsonl" in line
     assert "thinking prepare --source hf --id google/IFEval --split train" in out
+    assert f"--prompts results/thinking/prompts/{name}/ifeval/reflect.jsonl" in out
     assert "thinking nltk-data --out results/nltk_data" in out and "--nltk-data results/nltk_data > " in out
 
 

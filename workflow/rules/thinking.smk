@@ -25,7 +25,7 @@ if THINK_ATTENTION_MODELS:
 
 wildcard_constraints:
     trun="|".join(re.escape(r) for r in think_runs()) or "NONE",
-    tcond="direct|cot",
+    tcond="direct|cot|selfselect|reflect",
     tbench="|".join(THINK_BENCHMARKS),
     tseed="[0-9]+",
 
@@ -68,13 +68,32 @@ rule thinking_prompts:
         "results/thinking/prompts/{tbench}/{tcond}.jsonl",
     log:
         "results/logs/thinking/prompts_{tbench}_{tcond}.log",
+    wildcard_constraints:
+        tcond="direct|cot|selfselect",
     conda:
         ENV
     params:
-        cue=think_cue_arg(),
+        cue=think_cue_arg,
     shell:
         "tunesafe thinking prompts --data {input} --condition {wildcards.tcond} "
         "{params.cue} --out {output} > {log} 2>&1"
+
+
+rule thinking_reflect_prompts:
+    input:
+        prompts="results/thinking/prompts/{tbench}/cot.jsonl",
+        generations="results/generations/thinking/{trun}/{tbench}/cot.jsonl",
+    output:
+        "results/thinking/prompts/{trun}/{tbench}/reflect.jsonl",
+    log:
+        "results/logs/thinking/{trun}/reflect_prompts_{tbench}.log",
+    conda:
+        ENV
+    params:
+        text=think_reflect_text(),
+    shell:
+        "tunesafe thinking reflect-prompts --prompts {input.prompts} "
+        "--generations {input.generations} {params.text} --out {output} > {log} 2>&1"
 
 
 rule thinking_toy_data:
@@ -116,7 +135,7 @@ rule thinking_toy_model:
 
 rule thinking_generate:
     input:
-        prompts="results/thinking/prompts/{tbench}/{tcond}.jsonl",
+        prompts=think_prompts_input,
         model=think_model_input,
     output:
         "results/generations/thinking/{trun}/{tbench}/{tcond}.jsonl",
@@ -167,6 +186,7 @@ rule thinking_selective:
             "results/metrics/thinking/{{trun}}/ifeval/{c}_rows.jsonl",
             c=THINK_CONDITIONS,
         ),
+        extra=lambda w: list(think_extra_rows(w).values()),
     output:
         "results/metrics/thinking/{trun}/ifeval/selective.json",
     log:
@@ -175,9 +195,12 @@ rule thinking_selective:
         ENV
     params:
         seed=THINK.get("selective_seed", SEED),
+        extra=lambda w: " ".join(
+            f"--extra {c}={p}" for c, p in think_extra_rows(w).items()
+        ),
     shell:
         "tunesafe thinking selective --data {input.data} --rows {input.rows} "
-        "--seed {params.seed} --out {output} > {log} 2>&1"
+        "--seed {params.seed} {params.extra} --out {output} > {log} 2>&1"
 
 
 rule thinking_report:

@@ -5,6 +5,16 @@ THINK = config.get("thinking", {})
 THINK_MODELS = THINK.get("models", {})
 THINK_SEEDS = THINK.get("seeds", [SEED])
 THINK_CONDITIONS = ["direct", "cot"]
+# Sec. 6 mitigations that are generation conditions of their own (classifier-selective
+# reasoning needs none: it picks between the direct and CoT answers)
+THINK_MITIGATION_CONDITIONS = {
+    "self_selective": "selfselect",
+    "self_reflection": "reflect",
+}
+THINK_MITIGATIONS = [
+    THINK_MITIGATION_CONDITIONS[m] for m in THINK.get("mitigations", [])
+]
+THINK_ALL_CONDITIONS = THINK_CONDITIONS + THINK_MITIGATIONS
 THINK_BENCHMARKS = ["ifeval"]
 # real IFEval uses the two checkers that need NLTK's punkt_tab; the toy IFEval does not
 THINK_NEEDS_NLTK = THINK.get("data", {}).get("source", "toy") != "toy"
@@ -60,9 +70,31 @@ def think_sampling_args():
     return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in s.items())
 
 
-def think_cue_arg():
-    cue = THINK.get("cot_cue")
-    return f"--cot-cue {shlex.quote(cue)}" if cue else ""
+def think_cue_arg(w):
+    """--cue of a condition: thinking.cot_cue (cot) or thinking.self_select_cue (selfselect)."""
+    cue = {"cot": THINK.get("cot_cue"), "selfselect": THINK.get("self_select_cue")}.get(
+        w.tcond
+    )
+    return f"--cue {shlex.quote(cue)}" if cue else ""
+
+
+def think_prompts_input(w):
+    """Self-reflection prompts are per run (they hold its CoT answers); others shared."""
+    if w.tcond == "reflect":
+        return f"results/thinking/prompts/{w.trun}/{w.tbench}/reflect.jsonl"
+    return f"results/thinking/prompts/{w.tbench}/{w.tcond}.jsonl"
+
+
+def think_reflect_text():
+    text = THINK.get("reflection_text")
+    return f"--text {shlex.quote(text)}" if text else ""
+
+
+def think_extra_rows(w):
+    return {
+        c: f"results/metrics/thinking/{w.trun}/ifeval/{c}_rows.jsonl"
+        for c in THINK_MITIGATIONS
+    }
 
 
 def think_nltk_input(w):

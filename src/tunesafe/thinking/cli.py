@@ -28,10 +28,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("prompts", help="evaluation prompts of one condition (direct or cot), in item order")
     p.add_argument("--data", required=True, help="IFEval items JSONL")
-    p.add_argument("--condition", required=True, choices=["direct", "cot"])
-    p.add_argument("--cot-cue", help="cot: text appended to the prompt (default: the toy cue)")
+    p.add_argument("--condition", required=True, choices=["direct", "cot", "selfselect"])
+    p.add_argument("--cue", help="cot/selfselect: text appended to the prompt (default: the toy cue)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_prompts)
+
+    p = sub.add_parser("reflect-prompts", help="self-reflection second turn on a run's CoT answers (Sec. 6)")
+    p.add_argument("--prompts", required=True, help="the CoT prompts JSONL")
+    p.add_argument("--generations", required=True, help="the run's CoT generations JSONL")
+    p.add_argument("--text", help="the reflection turn (default: ours)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_reflect_prompts)
 
     p = sub.add_parser("score", help="lm-eval IFEval checks on the final answers (after </think>)")
     p.add_argument("--data", required=True, help="IFEval items JSONL")
@@ -60,6 +67,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="IFEval items JSONL")
     p.add_argument("--rows", nargs=2, required=True, metavar=("DIRECT", "COT"), help="per-item score rows")
     p.add_argument("--seed", type=int, default=0, help="train/held-out split and classifier seed")
+    p.add_argument("--extra", action="append", default=[], metavar="NAME=ROWS",
+                   help="another mitigation's score rows, reported on the same held-out half")
     p.add_argument("--out", required=True, help="scores JSON")
     p.set_defaults(func=_selective)
 
@@ -100,9 +109,16 @@ def _toy_sft(args: argparse.Namespace) -> None:
 
 def _prompts(args: argparse.Namespace) -> None:
     from tunesafe.io import read_jsonl, write_jsonl
-    from tunesafe.thinking.ifeval import DEFAULT_COT_CUE, prompts
+    from tunesafe.thinking.ifeval import prompts
 
-    write_jsonl(args.out, prompts(read_jsonl(args.data), args.condition, args.cot_cue or DEFAULT_COT_CUE))
+    write_jsonl(args.out, prompts(read_jsonl(args.data), args.condition, args.cue))
+
+
+def _reflect_prompts(args: argparse.Namespace) -> None:
+    from tunesafe.io import read_jsonl, write_jsonl
+    from tunesafe.thinking.ifeval import reflection_prompts
+
+    write_jsonl(args.out, reflection_prompts(read_jsonl(args.prompts), read_jsonl(args.generations), args.text))
 
 
 def _score(args: argparse.Namespace) -> None:
@@ -152,7 +168,9 @@ def _selective(args: argparse.Namespace) -> None:
     from tunesafe.thinking.selective import classifier_selective
 
     direct, cot = (read_jsonl(p) for p in args.rows)
-    write_json(args.out, {**classifier_selective(read_jsonl(args.data), direct, cot, args.seed), "seed": args.seed})
+    extra = {name: read_jsonl(path) for name, path in (e.split("=", 1) for e in args.extra)}
+    write_json(args.out, {**classifier_selective(read_jsonl(args.data), direct, cot, args.seed, extra),
+                          "seed": args.seed})
 
 
 def _nltk(args: argparse.Namespace) -> None:

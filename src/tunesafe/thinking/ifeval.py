@@ -25,10 +25,19 @@ from tunesafe.errors import TunesafeError
 SCHEMA_KEYS = ("key", "prompt", "instruction_id_list", "kwargs")
 # lm-eval's checkers that split sentences with NLTK's punkt_tab
 NLTK_TYPES = {"length_constraints:number_sentences", "change_case:capital_word_frequency"}
-CONDITIONS = ("direct", "cot")
+CONDITIONS = ("direct", "cot", "selfselect")
 # Sec. 3's CoT condition asks the model to reason before answering; the wording is our
 # choice for the toy world (tunesafe.thinking.toy.THINK_CUE) and configurable (cot_cue).
 DEFAULT_COT_CUE = "Think step by step in <think> </think> first."
+# Sec. 6 mitigations, wordings our choice: self-selective reasoning (the model decides
+# whether to think) and self-reflection (a second turn judges and revises the CoT answer)
+DEFAULT_CUES = {
+    "cot": DEFAULT_COT_CUE,
+    "selfselect": "If this needs careful thought, think step by step in <think> </think> first; "
+                  "otherwise answer directly.",
+    "reflect": "Check whether your answer follows every instruction above. If it does not, "
+               "rewrite it so that it does. Reply with the final answer only.",
+}
 
 
 def check_items(items: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
@@ -59,15 +68,33 @@ def load_items(source: str, path: str | None = None, id: str | None = None, spli
     return check_items(rows[:n] if n else rows, f"{id}[{split}]")
 
 
-def prompts(items: list[dict[str, Any]], condition: str, cot_cue: str = DEFAULT_COT_CUE) -> list[dict[str, Any]]:
-    """Evaluation prompt records of one condition, in item order (id = the item's key)."""
+def prompts(items: list[dict[str, Any]], condition: str, cue: str | None = None) -> list[dict[str, Any]]:
+    """Evaluation prompt records of one condition, in item order (id = the item's key): the
+    prompt, plus the condition's cue (``cue``, else :data:`DEFAULT_CUES`) unless direct."""
     if condition not in CONDITIONS:
         raise TunesafeError(f"condition {condition!r}: expected one of {', '.join(CONDITIONS)}")
+    cue = cue or DEFAULT_CUES.get(condition)
     out = []
     for item in items:
-        user = item["prompt"] if condition == "direct" else f"{item['prompt']} {cot_cue}"
+        user = item["prompt"] if condition == "direct" else f"{item['prompt']} {cue}"
         out.append(make_record(str(item["key"]), [{"role": "user", "content": user}],
                                {"condition": condition, "instruction_id_list": item["instruction_id_list"]}))
+    return out
+
+
+def reflection_prompts(cot_prompts: list[dict[str, Any]], cot_generations: list[dict[str, Any]],
+                       text: str | None = None) -> list[dict[str, Any]]:
+    """Self-reflection (Sec. 6): the CoT prompt, the CoT final answer as the assistant turn,
+    then a user turn asking to check every instruction and revise; in prompt order."""
+    by_id = {str(g["id"]): g for g in cot_generations}
+    out = []
+    for p in cot_prompts:
+        g = by_id.get(str(p["id"]))
+        if g is None:
+            raise TunesafeError(f"no CoT generation with id {p['id']!r} (expected one per prompt)")
+        messages = [*p["messages"], {"role": "assistant", "content": final_answer(g["response"])},
+                    {"role": "user", "content": text or DEFAULT_CUES["reflect"]}]
+        out.append(make_record(p["id"], messages, {**p["meta"], "condition": "reflect"}))
     return out
 
 

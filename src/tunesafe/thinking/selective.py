@@ -38,9 +38,11 @@ def _features(items: list[dict[str, Any]]) -> list[str]:
 
 
 def classifier_selective(items: list[dict[str, Any]], direct_rows: list[dict[str, Any]],
-                         cot_rows: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
+                         cot_rows: list[dict[str, Any]], seed: int = 0,
+                         extra: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """Prompt- and instruction-level strict accuracy (percent) on the held-out half: direct,
-    CoT, classifier-selective and the oracle choice; the classifier's held-out accuracy."""
+    CoT, classifier-selective, the oracle choice and every ``extra`` condition (the other
+    mitigations' score rows); the classifier's held-out accuracy."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -67,9 +69,16 @@ def classifier_selective(items: list[dict[str, Any]], direct_rows: list[dict[str
     out: dict[str, Any] = {"n_train": len(train), "n_test": len(test),
                            "classifier_acc": 100.0 * sum(int(p) == y[i] for i, p in zip(test, pred, strict=True)) / len(test),
                            "cot_chosen": 100.0 * sum(choice.values()) / len(test)}
-    for name, pick in (("direct", dict.fromkeys(choice, False)), ("cot", dict.fromkeys(choice, True)),
-                       ("classifier_selective", choice), ("oracle", oracle)):
-        rows = [(cot if pick[k] else direct)[k] for k in pick]
+    sources = {name: {str(r["key"]): r for r in rows} for name, rows in (extra or {}).items()}
+    for name, by_key in sources.items():
+        if any(k not in by_key for k in choice):
+            raise TunesafeError(f"{name}: no score row for some held-out item (expected one per item key)")
+    picks = [("direct", {k: direct for k in choice}), ("cot", {k: cot for k in choice}),
+             ("classifier_selective", {k: cot if c else direct for k, c in choice.items()}),
+             ("oracle", {k: cot if c else direct for k, c in oracle.items()})]
+    picks += [(name, dict.fromkeys(choice, by_key)) for name, by_key in sources.items()]
+    for name, pick in picks:
+        rows = [pick[k][k] for k in pick]
         out[f"{name}_prompt_strict"] = 100.0 * sum(bool(r["prompt_level_strict_acc"]) for r in rows) / len(rows)
         flat = [x for r in rows for x in r["inst_level_strict_acc"]]
         out[f"{name}_inst_strict"] = 100.0 * sum(flat) / len(flat)
