@@ -231,3 +231,21 @@ def test_cot_length_correlation_on_hand_made_rows(tmp_path):
     t = report.cot_length_table(tmp_path, ["m-seed1", "m-seed2"]).iloc[0]
     assert t["model"] == "m" and t["n"] == 4 and t["mean_thinking_chars"] == 40
     assert t["r_prompt_strict"] == pytest.approx(-50 / math.sqrt(5000), abs=1e-9)
+
+
+def test_case_checks_are_deterministic_across_runs():
+    """langdetect samples: without a fixed seed the same upper-case text flips verdicts."""
+    import subprocess
+    import sys
+
+    code = ("from tunesafe.thinking.ifeval import score_rows\n"
+            "from tunesafe.thinking.toy import KWARG_FIELDS\n"
+            "texts = ['SURE! TO PAINT A FENCE, FIRST CLEAN A FENCE.', 'OK FINE DONE NOW', 'HALLO WELT JA',"
+            " 'SURE! TO COOK PASTA BOIL SOME WATER THEN ADD PASTA TO THE POT.', 'CIAO BELLA ROMA']\n"
+            "items = [{'key': i, 'prompt': 'x', 'instruction_id_list': ['change_case:english_capital'],"
+            " 'kwargs': [dict.fromkeys(KWARG_FIELDS)]} for i in range(len(texts))]\n"
+            "rows = score_rows(items, [{'id': str(i), 'response': t} for i, t in enumerate(texts * 1)])\n"
+            "print([r['prompt_level_strict_acc'] for r in rows])\n")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+            for _ in range(4)}
+    assert len(outs) == 1, outs

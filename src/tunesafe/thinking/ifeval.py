@@ -7,7 +7,8 @@ without ``</think>`` is its own final answer, our choice). Checking is lm-evalua
 harness's IFEval (``lm_eval.tasks.ifeval.utils``: strict and loose, prompt and instruction
 level), not our own checkers. Its import tries to download NLTK's ``punkt_tab``; where the
 data is absent we import it without that attempt, and fail with one line naming the data
-only when an item uses a type that needs it (:data:`NLTK_TYPES`).
+only when an item uses a type that needs it (:data:`NLTK_TYPES`). langdetect's seed is
+fixed (0) so the case checkers give the same verdict on every run.
 """
 
 from __future__ import annotations
@@ -134,6 +135,11 @@ def lm_eval_ifeval(items: list[dict[str, Any]]) -> Any:
     if needed and not present:
         raise TunesafeError(f"NLTK data 'punkt_tab' missing (needed by {', '.join(needed)}): run "
                             "`tunesafe thinking nltk-data --out DIR` where the network allows, then score with --nltk-data DIR")
+    # lm-eval's case checkers ask langdetect for the language; langdetect samples, so two
+    # runs can disagree on the same text unless its seed is fixed (lm-eval leaves it unset)
+    from langdetect import DetectorFactory
+
+    DetectorFactory.seed = 0
     name = "lm_eval.tasks.ifeval.utils"
     if name in sys.modules or present:
         return importlib.import_module(name)
