@@ -108,6 +108,16 @@ def test_self_reflection_prompt_shows_the_cot_final_answer_then_asks_to_revise()
         ifeval.reflection_prompts(cot, [], "CHECK")
 
 
+def test_few_shot_prompts_put_the_example_turns_first():
+    shots = sft_records(2, seed=0, cot_share=1.0)
+    out = ifeval.prompts(ITEMS[:1], "fewshot", "THINK", shots)[0]["messages"]
+    assert [m["role"] for m in out] == ["user", "assistant", "user", "assistant", "user"]
+    assert out[1]["content"].startswith("<think>\n") and out[3] == shots[1]["messages"][1]
+    assert out[-1]["content"] == "Explain how to cook rice. THINK"
+    with pytest.raises(TunesafeError, match="fewshot needs examples"):
+        ifeval.prompts(ITEMS[:1], "fewshot", "THINK", [])
+
+
 def test_prompts_and_bad_rows():
     cot = ifeval.prompts(ITEMS, "cot", "THINK")
     assert cot[0]["messages"][0]["content"] == "Explain how to cook rice. THINK"

@@ -25,7 +25,7 @@ if THINK_ATTENTION_MODELS:
 
 wildcard_constraints:
     trun="|".join(re.escape(r) for r in think_runs()) or "NONE",
-    tcond="direct|cot|selfselect|reflect",
+    tcond="direct|cot|selfselect|reflect|fewshot",
     tbench="|".join(THINK_BENCHMARKS),
     tseed="[0-9]+",
 
@@ -61,22 +61,40 @@ rule thinking_data:
         "{params.online}tunesafe thinking prepare {params.args} --out {output} > {log} 2>&1"
 
 
+rule thinking_fewshot_examples:
+    output:
+        "results/data/thinking/fewshot.jsonl",
+    log:
+        "results/logs/thinking/fewshot_examples.log",
+    conda:
+        ENV
+    params:
+        n=THINK_FEWSHOT.get("n", 2),
+        seed=THINK_FEWSHOT.get("seed", 0),
+    shell:
+        "tunesafe thinking toy-fewshot --n {params.n} --seed {params.seed} --out {output} > {log} 2>&1"
+
+
 rule thinking_prompts:
     input:
-        "results/data/thinking/{tbench}.jsonl",
+        data="results/data/thinking/{tbench}.jsonl",
+        examples=think_examples,
     output:
         "results/thinking/prompts/{tbench}/{tcond}.jsonl",
     log:
         "results/logs/thinking/prompts_{tbench}_{tcond}.log",
     wildcard_constraints:
-        tcond="direct|cot|selfselect",
+        tcond="direct|cot|selfselect|fewshot",
     conda:
         ENV
     params:
         cue=think_cue_arg,
+        examples=lambda w, input: (
+            f"--examples {input.examples}" if input.examples else ""
+        ),
     shell:
-        "tunesafe thinking prompts --data {input} --condition {wildcards.tcond} "
-        "{params.cue} --out {output} > {log} 2>&1"
+        "tunesafe thinking prompts --data {input.data} --condition {wildcards.tcond} "
+        "{params.cue} {params.examples} --out {output} > {log} 2>&1"
 
 
 rule thinking_reflect_prompts:

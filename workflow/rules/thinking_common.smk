@@ -10,7 +10,10 @@ THINK_CONDITIONS = ["direct", "cot"]
 THINK_MITIGATION_CONDITIONS = {
     "self_selective": "selfselect",
     "self_reflection": "reflect",
+    "few_shot": "fewshot",
 }
+# few-shot examples: thinking.fewshot.source toy (generated) or file (path: chat records)
+THINK_FEWSHOT = THINK.get("fewshot", {"source": "toy", "n": 2, "seed": 0})
 THINK_MITIGATIONS = [
     THINK_MITIGATION_CONDITIONS[m] for m in THINK.get("mitigations", [])
 ]
@@ -72,9 +75,11 @@ def think_sampling_args():
 
 def think_cue_arg(w):
     """--cue of a condition: thinking.cot_cue (cot) or thinking.self_select_cue (selfselect)."""
-    cue = {"cot": THINK.get("cot_cue"), "selfselect": THINK.get("self_select_cue")}.get(
-        w.tcond
-    )
+    cue = {
+        "cot": THINK.get("cot_cue"),
+        "fewshot": THINK.get("cot_cue"),
+        "selfselect": THINK.get("self_select_cue"),
+    }.get(w.tcond)
     return f"--cue {shlex.quote(cue)}" if cue else ""
 
 
@@ -83,6 +88,15 @@ def think_prompts_input(w):
     if w.tcond == "reflect":
         return f"results/thinking/prompts/{w.trun}/{w.tbench}/reflect.jsonl"
     return f"results/thinking/prompts/{w.tbench}/{w.tcond}.jsonl"
+
+
+def think_examples(w):
+    """Few-shot examples of the fewshot condition (a generated toy file or the user's)."""
+    if w.tcond != "fewshot":
+        return []
+    if THINK_FEWSHOT["source"] == "file":
+        return [THINK_FEWSHOT["path"]]
+    return ["results/data/thinking/fewshot.jsonl"]
 
 
 def think_reflect_text():

@@ -26,10 +26,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=_toy_sft)
 
+    p = sub.add_parser("toy-fewshot", help="few-shot examples: toy CoT prompts with answers meeting every constraint")
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_toy_fewshot)
+
     p = sub.add_parser("prompts", help="evaluation prompts of one condition (direct or cot), in item order")
     p.add_argument("--data", required=True, help="IFEval items JSONL")
-    p.add_argument("--condition", required=True, choices=["direct", "cot", "selfselect"])
-    p.add_argument("--cue", help="cot/selfselect: text appended to the prompt (default: the toy cue)")
+    p.add_argument("--condition", required=True, choices=["direct", "cot", "selfselect", "fewshot"])
+    p.add_argument("--cue", help="cot/selfselect/fewshot: text appended to the prompt (default: the toy cue)")
+    p.add_argument("--examples", help="fewshot: chat records (CoT prompt, corrected answer) shown first")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_prompts)
 
@@ -107,11 +114,19 @@ def _toy_sft(args: argparse.Namespace) -> None:
     write_jsonl(args.out, sft_records(args.n, args.seed, args.cot_share))
 
 
+def _toy_fewshot(args: argparse.Namespace) -> None:
+    from tunesafe.io import write_jsonl
+    from tunesafe.thinking.toy import sft_records
+
+    write_jsonl(args.out, sft_records(args.n, args.seed, cot_share=1.0))
+
+
 def _prompts(args: argparse.Namespace) -> None:
     from tunesafe.io import read_jsonl, write_jsonl
     from tunesafe.thinking.ifeval import prompts
 
-    write_jsonl(args.out, prompts(read_jsonl(args.data), args.condition, args.cue))
+    examples = read_jsonl(args.examples) if args.examples else None
+    write_jsonl(args.out, prompts(read_jsonl(args.data), args.condition, args.cue, examples))
 
 
 def _reflect_prompts(args: argparse.Namespace) -> None:

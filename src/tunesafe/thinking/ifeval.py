@@ -26,7 +26,7 @@ from tunesafe.errors import TunesafeError
 SCHEMA_KEYS = ("key", "prompt", "instruction_id_list", "kwargs")
 # lm-eval's checkers that split sentences with NLTK's punkt_tab
 NLTK_TYPES = {"length_constraints:number_sentences", "change_case:capital_word_frequency"}
-CONDITIONS = ("direct", "cot", "selfselect")
+CONDITIONS = ("direct", "cot", "selfselect", "fewshot")
 # Sec. 3's CoT condition asks the model to reason before answering; the wording is our
 # choice for the toy world (tunesafe.thinking.toy.THINK_CUE) and configurable (cot_cue).
 DEFAULT_COT_CUE = "Think step by step in <think> </think> first."
@@ -69,16 +69,22 @@ def load_items(source: str, path: str | None = None, id: str | None = None, spli
     return check_items(rows[:n] if n else rows, f"{id}[{split}]")
 
 
-def prompts(items: list[dict[str, Any]], condition: str, cue: str | None = None) -> list[dict[str, Any]]:
+def prompts(items: list[dict[str, Any]], condition: str, cue: str | None = None,
+            examples: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Evaluation prompt records of one condition, in item order (id = the item's key): the
-    prompt, plus the condition's cue (``cue``, else :data:`DEFAULT_CUES`) unless direct."""
+    prompt, plus the condition's cue (``cue``, else :data:`DEFAULT_CUES`) unless direct.
+    ``fewshot`` (Sec. 6, few-shot): the CoT prompt after the ``examples`` (chat records whose
+    turns, CoT prompts with corrected answers, come first as earlier turns)."""
     if condition not in CONDITIONS:
         raise TunesafeError(f"condition {condition!r}: expected one of {', '.join(CONDITIONS)}")
-    cue = cue or DEFAULT_CUES.get(condition)
+    if condition == "fewshot" and not examples:
+        raise TunesafeError("condition fewshot needs examples (chat records with a user and an assistant turn)")
+    cue = cue or DEFAULT_CUES.get("cot" if condition == "fewshot" else condition)
+    shots = [m for r in examples or [] for m in r["messages"] if m["role"] in ("user", "assistant")]
     out = []
     for item in items:
         user = item["prompt"] if condition == "direct" else f"{item['prompt']} {cue}"
-        out.append(make_record(str(item["key"]), [{"role": "user", "content": user}],
+        out.append(make_record(str(item["key"]), [*shots, {"role": "user", "content": user}],
                                {"condition": condition, "instruction_id_list": item["instruction_id_list"]}))
     return out
 
