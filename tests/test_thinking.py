@@ -259,3 +259,21 @@ def test_case_checks_are_deterministic_across_runs():
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
             for _ in range(4)}
     assert len(outs) == 1, outs
+
+
+def test_mitigation_table_has_one_row_per_method_averaged_over_runs(tmp_path):
+    from tunesafe.io import write_json
+
+    def s(direct, reflect, acc):
+        return {"n_test": 10, "direct_prompt_strict": direct, "direct_inst_strict": direct + 1,
+                "classifier_selective_prompt_strict": 50.0, "classifier_selective_inst_strict": 60.0,
+                "classifier_acc": acc, "cot_chosen": 0.0, "reflect_prompt_strict": reflect,
+                "reflect_inst_strict": reflect, "seed": 0}
+
+    write_json(tmp_path / "m-seed1" / "ifeval" / "selective.json", s(40.0, 10.0, 80.0))
+    write_json(tmp_path / "m-seed2" / "ifeval" / "selective.json", s(60.0, 30.0, 90.0))
+    t = report.mitigations_table(tmp_path, ["m-seed1", "m-seed2"]).set_index("method")
+    assert list(t.index) == ["direct", "self-reflection", "classifier-selective"]
+    assert t.loc["direct", "prompt_strict"] == 50 and t.loc["direct", "inst_strict"] == 51
+    assert t.loc["self-reflection", "prompt_strict"] == 20 and t.loc["classifier-selective", "classifier_acc"] == 85
+    assert math.isnan(t.loc["direct", "classifier_acc"]) and (t["runs"] == 2).all()

@@ -62,13 +62,28 @@ def table1(scores: dict[tuple[str, str], dict[str, Any]], ids: dict[str, str],
     return pd.DataFrame(rows)
 
 
+METHODS = {"direct": "direct", "cot": "CoT", "fewshot": "few-shot", "reflect": "self-reflection",
+           "selfselect": "self-selective", "classifier_selective": "classifier-selective", "oracle": "oracle"}
+
+
 def mitigations_table(root: str | Path, runs: list[str], benchmark: str = "ifeval") -> pd.DataFrame:
-    """Per model, mean over its runs: direct, CoT, classifier-selective and oracle strict
-    accuracy on the held-out half (Sec. 6), the classifier's accuracy and CoT share."""
-    df = pd.DataFrame([{"model": model_of(r), **read_json(Path(root) / r / benchmark / "selective.json")}
-                       for r in runs])
-    df = df.drop(columns=["seed"]).groupby("model", sort=True).mean(numeric_only=True).reset_index()
-    return df.assign(runs=[sum(model_of(r) == m for r in runs) for m in df["model"]])
+    """One row per model and method (Sec. 6): prompt- and instruction-level strict accuracy on
+    the held-out half, mean over the model's runs; the classifier's held-out accuracy and
+    share of CoT choices on the classifier-selective row."""
+    rows = []
+    for run in runs:
+        s = read_json(Path(root) / run / benchmark / "selective.json")
+        for key, method in METHODS.items():
+            if f"{key}_prompt_strict" not in s:
+                continue
+            row = {"model": model_of(run), "method": method, "prompt_strict": s[f"{key}_prompt_strict"],
+                   "inst_strict": s[f"{key}_inst_strict"], "n_test": s["n_test"]}
+            if key == "classifier_selective":
+                row.update(classifier_acc=s["classifier_acc"], cot_chosen=s["cot_chosen"])
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    out = df.groupby(["model", "method"], sort=False).mean(numeric_only=True).reset_index()
+    return out.assign(runs=[sum(model_of(r) == m for r in runs) for m in out["model"]])
 
 
 def cot_length_table(root: str | Path, runs: list[str], benchmark: str = "ifeval") -> pd.DataFrame:
