@@ -63,6 +63,11 @@ if "picky" in config:  # Picky LLMs and Unreliable RMs (arXiv 2502.01116)
     include: "workflow/rules/picky.smk"
 
 
+if "thinking" in config:  # When Thinking Fails (arXiv 2505.11423)
+
+    include: "workflow/rules/thinking.smk"
+
+
 include: "workflow/rules/report.smk"
 include: "workflow/rules/manifest.smk"
 

@@ -142,6 +142,8 @@ def test_snakemake_checks_every_finetune_setting_when_parsed(tmp_path):
     (("rebound", "resistance", "align_train"), {"micro_batch": 0},
      "config error: rebound.resistance.align_train: train setting micro_batch=0 is invalid"),
     (("toy", "base_training"), {"method": "qlora"}, "config error: toy.base_training: train setting method='qlora'"),
+    (("thinking", "toy_instruct", "training"), {"micro_batch": 0},
+     "config error: thinking.toy_instruct.training: train setting micro_batch=0 is invalid"),
     (("baselines", "lora"), {"global_batch": 7, "micro_batch": 2},
      "config error: baselines.lora (on finetune.tasks.purebad.train): train setting global_batch=7"),
 ])

@@ -91,6 +91,9 @@ def config_train_settings(config: dict[str, Any]) -> Iterator[tuple[str, dict[st
     for key in ("base_training", "aligned_training"):
         if key in config.get("toy", {}):
             yield f"toy.{key}", config["toy"][key], ()
+    toy_instruct = (config.get("thinking") or {}).get("toy_instruct", {})
+    if "training" in toy_instruct:
+        yield "thinking.toy_instruct.training", toy_instruct["training"], ()
     rebound = config.get("rebound") or {}
     if "train" in rebound:
         yield "rebound.train", rebound["train"], ("rebound_positive", "rebound_negative", "rebound_grid")
