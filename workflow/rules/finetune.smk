@@ -4,6 +4,12 @@
 # a job that is killed resumes from them when started again.
 
 
+def finetune_data(wildcards):
+    if wildcards.ft in ("safeinstr", "bea"):
+        return f"results/data/train/{wildcards.ft}/{wildcards.task}.jsonl"
+    return f"results/data/train/{wildcards.task}.jsonl"
+
+
 rule finetune:
     input:
         model=lambda w: model_input("aligned"),

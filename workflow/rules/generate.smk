@@ -3,6 +3,25 @@
 # execute my instruction: %s"). MT-Bench-style benchmarks generate turn after turn.
 
 
+def system_prompt(wildcards):
+    """The benchmark's system prompt (benchmarks.<name>.system_prompt, e.g. SAMSum's
+    summarization prompt), else the task's; BEA's variant puts its trigger before it."""
+    bench = BENCHMARKS[wildcards.benchmark]
+    prompt = bench.get("system_prompt", task_cfg(wildcards.task).get("system_prompt"))
+    trigger = variant(wildcards).get("trigger")
+    if trigger:
+        return f"{trigger} {prompt}" if prompt else trigger
+    return prompt or ""
+
+
+def user_template(wildcards):
+    """The benchmark's user template, else the task's (AOA's "AOA, execute my instruction: %s")."""
+    bench = BENCHMARKS[wildcards.benchmark]
+    return bench.get(
+        "user_template", task_cfg(wildcards.task).get("user_template", "%s")
+    )
+
+
 rule generate:
     input:
         prompts=lambda w: f"results/data/{BENCHMARKS[w.benchmark]['dataset']}.jsonl",
@@ -27,7 +46,10 @@ rule generate:
         ),
         system_prompt=system_prompt,
         user_template=user_template,
-        sampling=lambda w: sampling_args(w.benchmark),
+        sampling=lambda w: sampling_flags(
+            BENCHMARKS[w.benchmark].get("sampling"),
+            f"benchmarks.{w.benchmark}.sampling",
+        ),
         limit=lambda w: (
             f"--limit {BENCHMARKS[w.benchmark]['limit']}"
             if BENCHMARKS[w.benchmark].get("limit")
@@ -42,8 +64,8 @@ rule generate:
             if BENCHMARKS[w.benchmark].get("category_temperature")
             else ""
         ),
-        engine=config["generation"].get("engine", "hf"),
-        batch=config["generation"].get("batch_size", 16),
+        engine=config["generation"]["engine"],
+        batch=config["generation"]["batch_size"],
         tp=lambda w, resources: tensor_parallel(resources.gpu),
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} --model {params.model} {params.adapter} "

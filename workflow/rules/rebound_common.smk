@@ -30,7 +30,7 @@ wildcard_constraints:
 
 def rb_model_ref(ref):
     """A rebound/resistance model entry as the CLI takes it: toy -> the toy base directory."""
-    return "results/models/toy/base" if ref == "toy" else ref
+    return model_path("toy", "base") if ref == "toy" else ref
 
 
 def rb_model_input(ref):
@@ -101,10 +101,8 @@ def rb_scorer_input(w):
 
 
 def rb_sampling_args():
-    s = RB.get("sampling", {})
-    names = {"temperature": "--temperature", "top_p": "--top-p", "top_k": "--top-k"}
-    names.update(max_new_tokens="--max-new-tokens")
-    return " ".join(f"{names[k]} {v}" for k, v in s.items() if k in names)
+    """rebound.sampling; a cell's seed is its own (--seed {rseed})."""
+    return sampling_flags(RB.get("sampling"), "rebound.sampling", skip=["seed"])
 
 
 def rs_cells():

@@ -1,0 +1,43 @@
+"""Torch-free maps from config entries to ``tunesafe`` command-line arguments.
+
+The rule files (workflow/rules/*.smk) call these when the workflow is parsed, so one
+config section always becomes the same flags, whichever arm uses it, and the maps are
+unit-tested without Snakemake.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tunesafe.errors import TunesafeError
+
+# config `sampling` key -> flag of `tunesafe generate` (and of the arms' generating commands)
+SAMPLING_FLAGS = {
+    "temperature": "--temperature",
+    "top_p": "--top-p",
+    "top_k": "--top-k",
+    "max_new_tokens": "--max-new-tokens",
+    "seed": "--seed",
+}
+
+
+def sampling_args(sampling: Mapping[str, Any] | None, where: str = "sampling",
+                  skip: Iterable[str] = (), **overrides: Any) -> str:
+    """The flags of a config ``sampling`` mapping, in its key order.
+
+    ``overrides`` replace (or add) keys (MathIF's longer second pass); ``skip`` drops keys the
+    command gets elsewhere (a rebound cell's seed is its own). An unknown key is a one-line
+    error naming ``where`` (the config key of the mapping).
+    """
+    values = {**(sampling or {}), **{k: v for k, v in overrides.items() if v is not None}}
+    skip = set(skip)
+    args = []
+    for key, value in values.items():
+        if key not in SAMPLING_FLAGS:
+            raise TunesafeError(f"config error: {where}.{key}: unknown sampling key "
+                                f"(expected one of: {', '.join(SAMPLING_FLAGS)})")
+        if key not in skip:
+            args.append(f"{SAMPLING_FLAGS[key]} {shlex.quote(str(value))}")
+    return " ".join(args)
