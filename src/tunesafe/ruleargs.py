@@ -1,8 +1,9 @@
-"""Torch-free maps from config entries to ``tunesafe`` command-line arguments.
+"""Torch-free maps from config entries to ``tunesafe`` command-line arguments and to the
+paths of the results layout.
 
 The rule files (workflow/rules/*.smk) call these when the workflow is parsed, so one
-config section always becomes the same flags, whichever arm uses it, and the maps are
-unit-tested without Snakemake.
+config section always becomes the same flags and one kind of output always lives at the
+same place, whichever arm uses it; the maps are unit-tested without Snakemake.
 """
 
 from __future__ import annotations
@@ -41,3 +42,22 @@ def sampling_args(sampling: Mapping[str, Any] | None, where: str = "sampling",
         if key not in skip:
             args.append(f"{SAMPLING_FLAGS[key]} {shlex.quote(str(value))}")
     return " ".join(args)
+
+
+RESULTS = "results"
+
+
+def model_path(kind: str, task: str, *rest: object) -> str:
+    """``results/models/<kind>/<task>[/<rest>...]``: a model the workflow trains or builds
+    (arguments may be wildcard patterns such as ``"{task}"``)."""
+    return "/".join([RESULTS, "models", kind, task, *(str(r) for r in rest)])
+
+
+def metrics_path(task: str, method: str, benchmark: str) -> str:
+    """``results/metrics/<task>/<method>/<benchmark>.json``: one evaluation's metrics file."""
+    return f"{RESULTS}/metrics/{task}/{method}/{benchmark}.json"
+
+
+def data_path(dataset: str) -> str:
+    """``results/data/<dataset>.jsonl``: a config dataset as chat records."""
+    return f"{RESULTS}/data/{dataset}.jsonl"

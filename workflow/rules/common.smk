@@ -1,8 +1,8 @@
 # What every arm's rule files use: the validated config (with the defaults of
 # config/schema.yaml filled in), the task and benchmark lists, the models of config
-# `models`, the model variants a task generates with, and the paths of models and metrics.
-# No logic beyond mapping config entries and wildcards to paths and command-line arguments;
-# maps worth a test live in the package (tunesafe.ruleargs, tunesafe.baselines.tasks).
+# `models` and the model variants a task generates with. No logic beyond mapping config
+# entries and wildcards to paths and arguments; maps worth a test live in the package
+# (tunesafe.ruleargs: flags and the paths under results/; tunesafe.baselines.tasks).
 # The Snakefile includes this file first (see its include list for the order).
 import json
 import os
@@ -13,6 +13,7 @@ from tunesafe.baselines.tasks import derived_tasks
 from tunesafe.config import validate_config
 from tunesafe.errors import TunesafeError
 from tunesafe.evaluation.registry import metric_names
+from tunesafe.ruleargs import data_path, metrics_path, model_path
 from tunesafe.ruleargs import sampling_args as sampling_flags
 from tunesafe.train.settings import check_config as check_train_settings
 
@@ -30,10 +31,10 @@ ALL_TASKS = {**config["finetune"]["tasks"], **derived_tasks(config)}
 BENCHMARKS = config["benchmarks"]
 # benchmarks by what their metric needs (tunesafe.evaluation.registry.METRIC_INFO):
 # generations + a judge, the model (lm-eval), generations only
-_NEEDS = {b: c["metric"] for b, c in BENCHMARKS.items()}
-JUDGED = [b for b, m in _NEEDS.items() if m in metric_names("judge")]
-LM_EVAL = [b for b, m in _NEEDS.items() if m in metric_names("model")]
-SCORED = [b for b, m in _NEEDS.items() if m in metric_names("generations")]
+JUDGED, LM_EVAL, SCORED = (
+    [b for b, c in BENCHMARKS.items() if c["metric"] in metric_names(needs)]
+    for needs in ("judge", "model", "generations")
+)
 GENERATED = [
     b for b in BENCHMARKS if b not in LM_EVAL and "generations" not in BENCHMARKS[b]
 ]
@@ -50,24 +51,6 @@ wildcard_constraints:
     benchmark="|".join(BENCHMARKS),
     dataset="[A-Za-z0-9_]+",
     method="[a-z_]+(-s[0-9.e+-]+)?",
-
-
-# --- paths ---------------------------------------------------------------------------------
-
-
-def model_path(kind, task, *rest):
-    """results/models/<kind>/<task>[/<rest>]: a model the workflow trains or post-processes."""
-    return "/".join(["results/models", kind, task, *(str(r) for r in rest)])
-
-
-def metrics_path(task, method, benchmark):
-    """results/metrics/<task>/<method>/<benchmark>.json: one evaluation's metrics file."""
-    return f"results/metrics/{task}/{method}/{benchmark}.json"
-
-
-def data_path(dataset):
-    """results/data/<dataset>.jsonl: a config dataset as chat records."""
-    return f"results/data/{dataset}.jsonl"
 
 
 # --- models of config `models` -------------------------------------------------------------
@@ -114,17 +97,6 @@ def task_train(task):
     return {**config["finetune"]["defaults"], **task_cfg(task).get("train", {})}
 
 
-def train_settings(task, ft="finetuned"):
-    """TrainSettings JSON for a task, with its system prompt; a LoRA fine-tune (ft "lora")
-    overlays baselines.lora."""
-    settings = task_train(task)
-    if ft == "lora":
-        settings = {**settings, **config["baselines"]["lora"]}
-    return json.dumps(
-        {**settings, "system_prompt": task_cfg(task).get("system_prompt")}
-    )
-
-
 # Model variants that generate for a task. Each entry maps a task to the model (and LoRA
 # adapter) to load plus the files Snakemake must build first, and optionally a trigger put
 # before the system prompt (BEA). Later stages (Safe Delta, baselines) add a variant with
@@ -157,14 +129,15 @@ def finetuned_variant(task):
     return full_variant(path)
 
 
-register_variant(
-    "original",
-    lambda task: {
+def original_variant(task):
+    return {
         "model": model_ref("aligned"),
         "adapter": None,
         "inputs": model_input("aligned"),
-    },
-)
+    }
+
+
+register_variant("original", original_variant)
 register_variant("finetuned", finetuned_variant)
 
 

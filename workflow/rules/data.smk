@@ -30,7 +30,7 @@ rule prepare_dataset:
     input:
         local_dataset_input,
     output:
-        "results/data/{dataset}.jsonl",
+        data_path("{dataset}"),
     log:
         "results/logs/prepare_dataset/{dataset}.log",
     conda:
@@ -44,9 +44,7 @@ rule prepare_dataset:
 
 rule finetune_set:
     input:
-        lambda w: expand(
-            "results/data/{dataset}.jsonl", dataset=task_cfg(w.task)["data"]
-        ),
+        lambda w: [data_path(d) for d in task_cfg(w.task)["data"]],
     output:
         "results/data/train/{task}.jsonl",
     log:

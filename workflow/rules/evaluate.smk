@@ -98,7 +98,7 @@ rule evaluate:
     input:
         generations_of,
     output:
-        "results/metrics/{task}/{method}/{benchmark}.json",
+        metrics_path("{task}", "{method}", "{benchmark}"),
     log:
         "results/logs/evaluate/{task}/{method}/{benchmark}.log",
     benchmark:
@@ -119,7 +119,7 @@ rule judge:
         generations=generations_of,
         template=judge_template_input,
     output:
-        metrics="results/metrics/{task}/{method}/{benchmark}.json",
+        metrics=metrics_path("{task}", "{method}", "{benchmark}"),
         replies="results/judge/{task}/{method}/{benchmark}.jsonl",
     log:
         "results/logs/judge/{task}/{method}/{benchmark}.log",
@@ -142,7 +142,7 @@ rule judge:
 
 rule lm_eval_task:
     input:
-        lambda w: f"results/data/{BENCHMARKS[w.benchmark]['dataset']}.jsonl",
+        lambda w: data_path(BENCHMARKS[w.benchmark]["dataset"]),
     output:
         directory("results/lm_eval/{benchmark}"),
     log:
@@ -160,7 +160,7 @@ rule evaluate_lm_eval:
         model=lambda w: variant(w)["inputs"],
         tasks=lm_eval_task_dir,
     output:
-        "results/metrics/{task}/{method}/{benchmark}.json",
+        metrics_path("{task}", "{method}", "{benchmark}"),
     log:
         "results/logs/lm_eval/{task}/{method}/{benchmark}.log",
     benchmark:

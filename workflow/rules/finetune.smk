@@ -10,12 +10,23 @@ def finetune_data(wildcards):
     return f"results/data/train/{wildcards.task}.jsonl"
 
 
+def train_settings(task, ft="finetuned"):
+    """TrainSettings JSON for a task, with its system prompt; a LoRA fine-tune (ft "lora")
+    overlays baselines.lora."""
+    settings = task_train(task)
+    if ft == "lora":
+        settings = {**settings, **config["baselines"]["lora"]}
+    return json.dumps(
+        {**settings, "system_prompt": task_cfg(task).get("system_prompt")}
+    )
+
+
 rule finetune:
     input:
         model=lambda w: model_input("aligned"),
         data=finetune_data,
     output:
-        directory("results/models/{ft}/{task}"),
+        directory(model_path("{ft}", "{task}")),
     log:
         "results/logs/{ft}/{task}.log",
     benchmark:

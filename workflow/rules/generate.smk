@@ -24,7 +24,7 @@ def user_template(wildcards):
 
 rule generate:
     input:
-        prompts=lambda w: f"results/data/{BENCHMARKS[w.benchmark]['dataset']}.jsonl",
+        prompts=lambda w: data_path(BENCHMARKS[w.benchmark]["dataset"]),
         model=lambda w: variant(w)["inputs"],
     output:
         "results/generations/{task}/{method}/{benchmark}.jsonl",

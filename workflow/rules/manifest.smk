@@ -7,7 +7,7 @@ TABLES.append("results/manifest.json")
 
 rule manifest:
     input:
-        data=expand("results/data/{dataset}.jsonl", dataset=config["datasets"]),
+        data=[data_path(d) for d in config["datasets"]],
         models=model_input("aligned") + model_input("base"),
     output:
         "results/manifest.json",

@@ -89,10 +89,10 @@ rule mathif_toy_reasoning_data:
 
 rule mathif_toy_reasoning_model:
     input:
-        model="results/models/toy/base",
+        model=model_path("toy", "base"),
         data="results/data/toy/mathif_reasoning.jsonl",
     output:
-        directory("results/models/toy/reasoning"),
+        directory(model_path("toy", "reasoning")),
     log:
         "results/logs/mathif/toy_reasoning_model.log",
     benchmark:

@@ -11,7 +11,7 @@ MATHIF = config.get("mathif", {})
 MATHIF_VARIANTS = list(MATHIF.get("variants", []) or [])
 for _v in MATHIF_VARIANTS:
     if _v.split("/")[0] not in VARIANTS:
-        raise ValueError(
+        sys.exit(
             f"config error: mathif.variants: unknown method {_v.split('/')[0]!r} in {_v!r} "
             f"(expected one of {', '.join(sorted(VARIANTS))})"
         )

@@ -23,7 +23,7 @@ rule toy_tokenizer:
     input:
         "results/data/toy/lexicon.jsonl",
     output:
-        directory("results/models/toy/tokenizer"),
+        directory(model_path("toy", "tokenizer")),
     log:
         "results/logs/toy_tokenizer.log",
     conda:
@@ -36,9 +36,9 @@ rule toy_tokenizer:
 
 rule toy_init:
     input:
-        "results/models/toy/tokenizer",
+        model_path("toy", "tokenizer"),
     output:
-        directory("results/models/toy/init"),
+        directory(model_path("toy", "init")),
     log:
         "results/logs/toy_init.log",
     conda:
@@ -56,10 +56,10 @@ rule toy_init:
 
 rule toy_base:
     input:
-        model="results/models/toy/init",
+        model=model_path("toy", "init"),
         data="results/data/toy/base_corpus.jsonl",
     output:
-        directory("results/models/toy/base"),
+        directory(model_path("toy", "base")),
     log:
         "results/logs/toy_base.log",
     benchmark:
@@ -76,10 +76,10 @@ rule toy_base:
 
 rule toy_aligned:
     input:
-        model="results/models/toy/base",
+        model=model_path("toy", "base"),
         data="results/data/toy/alignment.jsonl",
     output:
-        directory("results/models/toy/aligned"),
+        directory(model_path("toy", "aligned")),
     log:
         "results/logs/toy_aligned.log",
     benchmark:
