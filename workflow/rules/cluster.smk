@@ -3,7 +3,7 @@
 # MathIF generation, the rebound and resistance fine-tunes)
 # take `resources: **job_resources("<rule>")`: GPUs, host memory as a multiple of the model's
 # size, runtime, both growing with each retry (`retries:` in the profile). Every other rule
-# runs on the defaults of the profile. The profiles under workflow/profiles/ decide where
+# runs on the defaults of the profile. The profiles under profiles/ decide where
 # the jobs run: default (this machine), gpu (one multi-GPU node), slurm (a cluster).
 
 CLUSTER = config["cluster"]  # every key has its schema default
