@@ -37,13 +37,15 @@ if not workflow.overwrite_configfiles:
 
 
 # The include order is the dependency order: common.smk (config, tasks, models, variants)
-# first, then cluster.smk (job resources and GEN_ENV, used by every heavy rule), the shared
-# stages, then each arm (its rule file includes its own <arm>_common.smk). A file that
+# first, then cluster.smk (job resources and GEN_ENV, used by every heavy rule), the input
+# functions of the shared stages (stages_common.smk) and their rule files, then each arm
+# (its rule file includes its own <arm>_common.smk). A file that
 # registers model variants (safedelta.smk, baselines.smk) comes before mathif.smk, which
 # evaluates some of them. The arms of optional config sections are included only when the
 # section is set. tests/test_workflow_config.py checks that another order fails loudly.
 include: "workflow/rules/common.smk"
 include: "workflow/rules/cluster.smk"
+include: "workflow/rules/stages_common.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/toy.smk"
 include: "workflow/rules/models.smk"

@@ -15,14 +15,14 @@ register_variant(
     lambda task: safedelta_variant("lora_safedelta", task, sd_scale(task)),
 )
 register_variant("safelora", lora_variant("safelora", SAFELORA_SELECTION))
-for _t in BASE["pareto"].get("safelora", []):
+for _t in BASE["pareto"]["safelora"]:
     register_variant(f"safelora-s{_t}", lora_variant("safelora", f"t{_t}"))
-for _c in [BASE["resta"]["coefficient"], *BASE["pareto"].get("resta", [])]:
+for _c in [BASE["resta"]["coefficient"], *BASE["pareto"]["resta"]]:
     _v = lambda task, c=_c: full_variant(model_path("resta", task, f"c{c}"))
     register_variant(f"resta-s{_c}", _v)
     if _c == BASE["resta"]["coefficient"]:
         register_variant("resta", _v)
-for _s in BASE["pareto"].get("safedelta", []):
+for _s in BASE["pareto"]["safedelta"]:
     register_variant(
         f"safedelta-s{_s}", lambda task, s=_s: safedelta_variant("safedelta", task, s)
     )

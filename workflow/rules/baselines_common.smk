@@ -5,7 +5,7 @@ from tunesafe.baselines.tasks import tasks_of_kind
 from tunesafe.evaluation.registry import METRIC_INFO
 
 BASE = config["baselines"]  # the Snakefile includes baselines.smk only when it is set
-TRIGGER = BASE.get("bea_trigger")
+TRIGGER = BASE["bea_trigger"]
 PAPER = "resources/paper_numbers.yaml"
 ROWS = ["original", "finetuned", "safeinstr", "bea", "safelora", "resta", "safedelta"]
 
@@ -29,16 +29,16 @@ def bea_variant(task):
 TABLE_TASKS = {k: tasks_of_kind(config, k) for k in ("harmful", "benign")}
 SWEEP = BASE["size_sweep"]
 PARETO = BASE["pareto"]
-PARETO_SWEEPS = {m: PARETO.get(m, []) for m in ["safelora", "resta", "safedelta"]}
+PARETO_SWEEPS = {m: PARETO[m] for m in ["safelora", "resta", "safedelta"]}
 
 
 # Safe LoRA's layer selection of the table variant (official default: the 10 layers of lowest
 # cosine, "number"; "threshold": the layers with cos <= threshold) as a directory name.
-SAFELORA = BASE.get("safelora", {})  # the baselines section is optional
+SAFELORA = BASE["safelora"]
 SAFELORA_SELECTION = (
     f"n{SAFELORA['num_layers']}"
-    if SAFELORA.get("select", "threshold") == "number"
-    else f"t{SAFELORA.get('threshold')}"
+    if SAFELORA["select"] == "number"
+    else f"t{SAFELORA['threshold']}"
 )
 
 
@@ -111,7 +111,7 @@ def time_cost_spec():
                 "once": [f"results/benchmarks/safedelta/hessian_n{SD['nsamples']}.tsv"]
                 + (
                     ["results/benchmarks/safedelta/safety_set_answers.tsv"]
-                    if SD.get("generate_answers", True)
+                    if SD["generate_answers"]
                     else []
                 ),
             },

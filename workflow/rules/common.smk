@@ -1,4 +1,4 @@
-# What every arm's rule files use: the validated config (with the defaults of
+# Shared by every arm's rules: the validated config (with the defaults of
 # config/schema.yaml filled in), the task and benchmark lists, the models of config
 # `models` and the model variants a task generates with. No logic beyond mapping config
 # entries and wildcards to paths and arguments; maps worth a test live in the package

@@ -4,23 +4,6 @@
 # a job that is killed resumes from them when started again.
 
 
-def finetune_data(wildcards):
-    if wildcards.ft in ("safeinstr", "bea"):
-        return f"results/data/train/{wildcards.ft}/{wildcards.task}.jsonl"
-    return f"results/data/train/{wildcards.task}.jsonl"
-
-
-def train_settings(task, ft="finetuned"):
-    """TrainSettings JSON for a task, with its system prompt; a LoRA fine-tune (ft "lora")
-    overlays baselines.lora."""
-    settings = task_train(task)
-    if ft == "lora":
-        settings = {**settings, **config["baselines"]["lora"]}
-    return json.dumps(
-        {**settings, "system_prompt": task_cfg(task).get("system_prompt")}
-    )
-
-
 rule finetune:
     input:
         model=lambda w: model_input("aligned"),

@@ -3,25 +3,6 @@
 # execute my instruction: %s"). MT-Bench-style benchmarks generate turn after turn.
 
 
-def system_prompt(wildcards):
-    """The benchmark's system prompt (benchmarks.<name>.system_prompt, e.g. SAMSum's
-    summarization prompt), else the task's; BEA's variant puts its trigger before it."""
-    bench = BENCHMARKS[wildcards.benchmark]
-    prompt = bench.get("system_prompt", task_cfg(wildcards.task).get("system_prompt"))
-    trigger = variant(wildcards).get("trigger")
-    if trigger:
-        return f"{trigger} {prompt}" if prompt else trigger
-    return prompt or ""
-
-
-def user_template(wildcards):
-    """The benchmark's user template, else the task's (AOA's "AOA, execute my instruction: %s")."""
-    bench = BENCHMARKS[wildcards.benchmark]
-    return bench.get(
-        "user_template", task_cfg(wildcards.task).get("user_template", "%s")
-    )
-
-
 rule generate:
     input:
         prompts=lambda w: data_path(BENCHMARKS[w.benchmark]["dataset"]),

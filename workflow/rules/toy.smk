@@ -29,7 +29,7 @@ rule toy_tokenizer:
     conda:
         ENV
     params:
-        vocab=config.get("toy", {}).get("vocab_size", 1024),
+        vocab=config["toy"]["vocab_size"],
     shell:
         "tunesafe toy tokenizer --corpus {input} --vocab-size {params.vocab} --out {output} > {log} 2>&1"
 
@@ -45,8 +45,7 @@ rule toy_init:
         ENV
     params:
         args=lambda w: " ".join(
-            f"--{k.replace('_', '-')} {v}"
-            for k, v in config["toy"].get("model", {}).items()
+            f"--{k.replace('_', '-')} {v}" for k, v in config["toy"]["model"].items()
         ),
         seed=SEED,
     shell:
