@@ -7,7 +7,14 @@ import pytest
 
 from tunesafe.baselines.tasks import derived_tasks, tasks_of_kind
 from tunesafe.errors import TunesafeError
-from tunesafe.ruleargs import data_path, metrics_path, model_path, sampling_args
+from tunesafe.ruleargs import (
+    data_path,
+    dataset_args,
+    judge_args,
+    metrics_path,
+    model_path,
+    sampling_args,
+)
 
 
 def test_sampling_flags_follow_the_config_order():
@@ -62,3 +69,34 @@ def test_derived_tasks_of_the_baselines():
     assert derived_tasks({"finetune": {"tasks": tasks}, "baselines": base})["resta_unaligned"]["data"] == ["harm"]
     assert derived_tasks({"finetune": {"tasks": tasks}, "baselines": base})["resta_unaligned"]["kind"] == "benign"
     assert derived_tasks({"finetune": {"tasks": tasks}}) == {}
+
+
+PAPER_JUDGE = {"backend": "openai", "model": "gpt-4o-2024-11-20", "api_key_env": "OPENAI_API_KEY",
+               "max_new_tokens": 4096, "top_p": 0, "harmfulness_template": "data/judge/t.txt",
+               "instruction": "templated", "mtbench_model": "gpt-4-0613", "mtbench_max_new_tokens": 2048,
+               "mtbench_prompts": "data/mt/judge_prompts.jsonl", "mtbench_references": "data/mt/ref.jsonl",
+               "mtbench_reference_categories": ["math", "coding"]}
+
+
+def test_harmfulness_judge_flags():
+    # top_p 0 is a value (sent), not an absent key
+    assert judge_args(PAPER_JUDGE, "harmfulness", "kw.txt") == (
+        "--judge openai --judge-model gpt-4o-2024-11-20 --api-key-env OPENAI_API_KEY --max-new-tokens 4096 "
+        "--keywords kw.txt --rubric data/judge/t.txt --top-p 0 --instruction templated")
+
+
+def test_mtbench_takes_its_own_judge_model_and_fastchat_files():
+    assert judge_args(PAPER_JUDGE, "mtbench", "kw.txt") == (
+        "--judge openai --judge-model gpt-4-0613 --api-key-env OPENAI_API_KEY --max-new-tokens 2048 "
+        "--judge-prompts data/mt/judge_prompts.jsonl --references data/mt/ref.jsonl --reference-categories math,coding")
+    assert judge_args({"backend": "heuristic"}, "mtbench", "kw.txt") == "--judge heuristic"
+    assert judge_args({"backend": "heuristic"}, "harmfulness", "kw.txt") == "--judge heuristic --keywords kw.txt"
+
+
+def test_dataset_flags():
+    datasets = {"samsum": {"source": "hf", "id": "knkarthick/samsum", "split": "train", "prompts": True,
+                           "limit": None, "shuffle": False, "system_prompt": "Summarize this, it's short."}}
+    assert dataset_args("samsum", datasets) == (
+        "--source hf --id knkarthick/samsum --split train --prompts --system-prompt 'Summarize this, it'\"'\"'s short.'")
+    with pytest.raises(TunesafeError, match="dataset 'samsun' is not in datasets"):
+        dataset_args("samsun", datasets)

@@ -12,7 +12,7 @@ rule prepare_dataset:
     conda:
         ENV
     params:
-        args=lambda w: dataset_args(w.dataset),
+        args=lambda w: dataset_flags(w.dataset, config["datasets"]),
         online=ONLINE,
     shell:
         "{params.online}tunesafe data prepare {params.args} --out {output} > {log} 2>&1"

@@ -1,7 +1,8 @@
 # Input functions of the shared stages (models.smk, data.smk, finetune.smk, generate.smk,
 # evaluate.smk): config entries and wildcards to paths and arguments. The Snakefile includes
 # it after common.smk and cluster.smk, before the stages' rule files.
-
+from tunesafe.ruleargs import dataset_args as dataset_flags
+from tunesafe.ruleargs import judge_args as judge_flags
 
 # --- models ----------------------------------------------------------------------------
 
@@ -24,21 +25,6 @@ def gguf_args(which):
 
 
 # --- data ------------------------------------------------------------------------------
-
-
-def dataset_args(name):
-    """`tunesafe data prepare` arguments for config datasets.<name>."""
-    if name not in config["datasets"]:
-        raise ValueError(
-            f"dataset {name!r} is not in config datasets ({', '.join(config['datasets'])})"
-        )
-    args = []
-    for key, value in config["datasets"][name].items():
-        if value is None or value is False:
-            continue
-        flag = f"--{key.replace('_', '-')}"
-        args.append(flag if value is True else f"{flag} {shlex.quote(str(value))}")
-    return " ".join(args)
 
 
 def local_dataset_input(wildcards):
@@ -127,52 +113,9 @@ def judge_template_input(wildcards):
 
 
 def judge_args(wildcards):
-    """Judge options from config `judge`; the API key stays in its environment variable."""
-    names = {
-        "model": "--judge-model",
-        "base_url": "--base-url",
-        "api_key_env": "--api-key-env",
-        "engine": "--engine",
-        "max_new_tokens": "--max-new-tokens",
-    }
-    judge = dict(JUDGE)
-    if BENCHMARKS[wildcards.benchmark]["metric"] == "mtbench":
-        # MT-Bench's own judge model and reply length (FastChat: gpt-4, 2048 tokens)
-        for k in ("model", "max_new_tokens"):
-            if JUDGE.get(f"mtbench_{k}"):
-                judge[k] = JUDGE[f"mtbench_{k}"]
-    args = [f"--judge {judge['backend']}"]
-    args += [
-        f"{flag} {shlex.quote(str(judge[k]))}"
-        for k, flag in names.items()
-        if judge.get(k)
-    ]
-    if BENCHMARKS[wildcards.benchmark]["metric"] == "harmfulness":
-        args.append(f"--keywords {config['evaluation']['keywords']}")
-        harm = {
-            "harmfulness_template": "--rubric",
-            "top_p": "--top-p",
-            "instruction": "--instruction",
-        }
-        args += [
-            f"{flag} {shlex.quote(str(JUDGE[k]))}"
-            for k, flag in harm.items()
-            if JUDGE.get(k) is not None
-        ]
-    if BENCHMARKS[wildcards.benchmark]["metric"] == "mtbench":
-        fastchat = {
-            "mtbench_prompts": "--judge-prompts",
-            "mtbench_references": "--references",
-        }
-        args += [
-            f"{flag} {shlex.quote(str(JUDGE[k]))}"
-            for k, flag in fastchat.items()
-            if JUDGE.get(k)
-        ]
-        if JUDGE.get("mtbench_reference_categories"):
-            cats = ",".join(JUDGE["mtbench_reference_categories"])
-            args.append(f"--reference-categories {cats}")
-    return " ".join(args)
+    """Judge options of a judged benchmark from config `judge` (tunesafe.ruleargs)."""
+    metric = BENCHMARKS[wildcards.benchmark]["metric"]
+    return judge_flags(JUDGE, metric, config["evaluation"]["keywords"])
 
 
 def lm_eval_cfg(benchmark):
