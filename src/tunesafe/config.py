@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from tunesafe.errors import TunesafeError
+from tunesafe.evaluation.registry import METRIC_INFO
 
 
 def _where(path) -> str:
@@ -111,17 +112,18 @@ def _check_references(config: dict[str, Any]) -> None:
                 raise TunesafeError(f"config error: models.{which}.sft.train.method: must be full "
                                     "(the model is used as full weights)")
     for name, bench in config["benchmarks"].items():
+        info = METRIC_INFO.get(bench["metric"])  # the schema's enum has the registry's names
         if "dataset" not in bench:
-            if bench["metric"] != "mmlu" and "generations" not in bench:
+            if not info.lm_eval and "generations" not in bench:
                 raise TunesafeError(f"config error: benchmarks.{name}.dataset: missing (only lm-eval hub tasks and "
                                     "benchmarks that score other generations go without one)")
         elif bench["dataset"] not in datasets:
             raise TunesafeError(f"config error: benchmarks.{name}.dataset: {bench['dataset']!r} is not in datasets ({', '.join(datasets)})")
         if "generations" in bench:
             _must_be_in(bench["generations"], f"benchmarks.{name}.generations", config["benchmarks"], "benchmarks")
-        if bench["metric"] in ("harmfulness", "mtbench") and "judge" not in config:
+        if info.judged and "judge" not in config:
             raise TunesafeError(f"config error: benchmarks.{name}: metric {bench['metric']} needs a judge section")
-        if bench["metric"] == "mmlu" and "task" not in bench.get("lm_eval", {}):
+        if info.lm_eval and "task" not in bench.get("lm_eval", {}):
             raise TunesafeError(f"config error: benchmarks.{name}.lm_eval.task: missing (an lm-eval task, e.g. mmlu)")
     for task, spec in config["finetune"]["tasks"].items():
         for d in spec["data"]:
