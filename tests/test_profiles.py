@@ -92,9 +92,11 @@ def test_resources_are_sized_from_the_config(paper_plan):
 
 def test_a_retry_gets_more_memory_and_time():
     # the rule files' callables and the profile's expressions take the attempt number
-    namespace = {"config": {"cluster": {"model_gb": 10, "mem_mb": 1000, "runtime": 30,
+    # (the config as the workflow sees it: the schema's defaults filled in)
+    namespace = {"config": {"cluster": {"model_gb": 10, "mem_mb": 1000, "runtime": 30, "cpus_per_gpu": 8,
+                                        "offline": False,
                                         "jobs": {"finetune": {"gpu": 2, "mem": 3, "runtime": 100}}},
-                            "generation": {}}, "ENV": "envs/tunesafe.yaml"}
+                            "generation": {"engine": "hf", "tensor_parallel_size": 1}}, "ENV": "envs/tunesafe.yaml"}
     code = (REPO / "workflow" / "rules" / "cluster.smk").read_text().split("# --- Hugging Face")[0]
     exec(compile(code, "cluster.smk", "exec"), namespace)  # its Python part: the resource functions
     res = namespace["job_resources"]("finetune")
