@@ -36,9 +36,17 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
+# The include order is the dependency order: common.smk (config, tasks, models, variants)
+# first, then cluster.smk (job resources and GEN_ENV, used by every heavy rule), the input
+# functions of the shared stages (stages_common.smk) and their rule files, then each arm
+# (its rule file includes its own <arm>_common.smk). A file that
+# registers model variants (safedelta.smk, baselines.smk) comes before mathif.smk, which
+# evaluates some of them. The arms of optional config sections are included only when the
+# section is set. tests/test_workflow_config.py checks that another order fails loudly.
 include: "workflow/rules/common.smk"
 include: "workflow/rules/process_server.smk"
 include: "workflow/rules/cluster.smk"
+include: "workflow/rules/stages_common.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/toy.smk"
 include: "workflow/rules/models.smk"
@@ -54,8 +62,14 @@ if "baselines" in config:  # the Safe Delta paper's baselines (optional)
     include: "workflow/rules/baselines.smk"
 
 
-include: "workflow/rules/mathif.smk"  # after every rule file that registers a model variant
-include: "workflow/rules/rebound.smk"
+if "mathif" in config:  # MathIF (optional)
+
+    include: "workflow/rules/mathif.smk"
+
+
+if "rebound" in config:  # Resist Alignment (optional)
+
+    include: "workflow/rules/rebound.smk"
 
 
 if "picky" in config:  # Picky LLMs and Unreliable RMs (arXiv 2502.01116)

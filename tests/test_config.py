@@ -171,3 +171,25 @@ def test_train_settings_count_the_gpus_of_the_training_job():
         check_config(bad)
     assert str(e.value) == ("config error: finetune.tasks.purebad.train: global_batch=20 is not a multiple of "
                             "micro_batch x processes = 40 (cluster.jobs.finetune.gpu = 4)")
+
+
+def test_validation_fills_the_schema_defaults_and_keeps_optional_sections_absent():
+    config = copy.deepcopy(TOY)
+    for key in ("threads", "seed", "cluster", "baselines", "mathif", "rebound"):
+        config.pop(key)
+    for key in ("engine", "batch_size"):
+        config["generation"].pop(key, None)
+    config["safedelta"].pop("eos", None)
+    config["safedelta"]["max_length"] = 64  # a given value wins
+    validate_config(config, SCHEMA)
+    assert (config["threads"], config["seed"]) == (1, 42)
+    assert config["generation"] == {**config["generation"], "engine": "hf", "batch_size": 16, "tensor_parallel_size": 1}
+    assert (config["safedelta"]["eos"], config["safedelta"]["max_length"]) == (True, 64)
+    # a section with a default is filled with its own defaults, recursively
+    assert config["cluster"] == {"model_gb": 0, "mem_mb": 4000, "runtime": 60, "cpus_per_gpu": 8, "offline": False,
+                                 "revisions": {}, "jobs": {}}
+    assert not {"baselines", "mathif", "rebound"} & set(config)
+    mathif = copy.deepcopy(TOY)
+    mathif["mathif"].pop("toy_reasoning")
+    validate_config(mathif, SCHEMA)
+    assert mathif["mathif"]["toy_reasoning"] == {"n": 600, "wait_share": 0.2, "training": {}}

@@ -13,6 +13,7 @@ from tunesafe.evaluation import METRICS, Metric, evaluate_file, get_metric, regi
 from tunesafe.evaluation.asr import default_keywords_path, is_refusal, load_keywords, score_asr
 from tunesafe.evaluation.cli import add_parser
 from tunesafe.evaluation.math_answer import extract_answer, is_correct, score_math_accuracy
+from tunesafe.evaluation.registry import METRIC_INFO, MetricInfo
 from tunesafe.evaluation.rouge import rouge1_f1, score_rouge1
 
 REPO = Path(__file__).resolve().parents[1]
@@ -212,13 +213,17 @@ def test_unknown_metric_suggests_closest():
 def test_register_new_metric_and_reject_duplicates():
     metric = Metric(name="test_length", description="mean length",
                     score=lambda rows: {"length": sum(len(r["response"]) for r in rows) / len(rows), "n": len(rows)})
+    with pytest.raises(TunesafeError, match="unknown metric 'test_length'"):
+        register(metric)  # a scorer needs its declaration in METRIC_INFO first
+    METRIC_INFO.add("test_length", MetricInfo("test_length", "generations", "length", "Length", 1))
     try:
         register(metric)
         assert get_metric("test_length") is metric
         with pytest.raises(ValueError, match="already registered"):
             register(metric)
     finally:
-        METRICS.pop("test_length", None)
+        METRICS.remove("test_length")
+        METRIC_INFO.remove("test_length")
 
 
 def test_evaluate_file_writes_metrics_json(tmp_path):

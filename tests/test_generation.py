@@ -58,7 +58,7 @@ def test_prompts_must_end_with_a_user_turn(tmp_path, tiny_model_dir):
 
 
 def test_unknown_engine_suggests_the_closest():
-    with pytest.raises(TunesafeError, match="'vlm' is unknown; did you mean 'vllm'"):
+    with pytest.raises(TunesafeError, match="unknown generation engine 'vlm'; did you mean 'vllm'"):
         load_engine("vlm", "m")
 
 

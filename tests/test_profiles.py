@@ -1,4 +1,4 @@
-"""Profiles (workflow/profiles/), job resources sized from config `cluster`, the GPU slot
+"""Profiles (profiles/), job resources sized from config `cluster`, the GPU slot
 allocator and the multi-GPU launch command.
 
 The paper study is planned with the slurm profile (a dry run: no cluster needed) and every
@@ -54,7 +54,7 @@ def planned_jobs(*args: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def paper_plan() -> list[dict]:
-    return planned_jobs("--configfile", "config/paper.yaml", "--profile", "workflow/profiles/slurm")
+    return planned_jobs("--configfile", "config/paper.yaml", "--profile", "profiles/slurm")
 
 
 def test_the_paper_study_asks_for_gpus_on_the_gpu_rules_only(paper_plan):
@@ -92,38 +92,40 @@ def test_resources_are_sized_from_the_config(paper_plan):
 
 def test_a_retry_gets_more_memory_and_time():
     # the rule files' callables and the profile's expressions take the attempt number
-    namespace = {"config": {"cluster": {"model_gb": 10, "mem_mb": 1000, "runtime": 30,
+    # (the config as the workflow sees it: the schema's defaults filled in)
+    namespace = {"config": {"cluster": {"model_gb": 10, "mem_mb": 1000, "runtime": 30, "cpus_per_gpu": 8,
+                                        "offline": False,
                                         "jobs": {"finetune": {"gpu": 2, "mem": 3, "runtime": 100}}},
-                            "generation": {}}, "ENV": "envs/tunesafe.yaml"}
+                            "generation": {"engine": "hf", "tensor_parallel_size": 1}}, "ENV": "envs/tunesafe.yaml"}
     code = (REPO / "workflow" / "rules" / "cluster.smk").read_text().split("# --- Hugging Face")[0]
     exec(compile(code, "cluster.smk", "exec"), namespace)  # its Python part: the resource functions
     res = namespace["job_resources"]("finetune")
     assert res["mem_mb"](None, 1) == 1000 + 3 * 10 * 1024 and res["mem_mb"](None, 2) == 2 * res["mem_mb"](None, 1)
     assert res["runtime"](None, 1) == "100m" and res["runtime"](None, 3) == "300m"
     assert namespace["job_resources"]("generate")["gpu"] == 0  # not listed: CPU
-    profile = yaml.safe_load((REPO / "workflow" / "profiles" / "slurm" / "config.v8+.yaml").read_text())
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.v8+.yaml").read_text())
     assert profile["retries"] >= 1 and "attempt" in str(profile["default-resources"]["mem_mb"])
     assert profile["executor"] == "slurm" and profile["rerun-incomplete"] and profile["keep-going"]
 
 
 def test_partition_and_account_come_from_the_environment():
     env = {**ENV, "TUNESAFE_SLURM_PARTITION": "gpu_a100", "TUNESAFE_SLURM_ACCOUNT": "lab42"}
-    run = subprocess.run([SNAKEMAKE, "-n", "--profile", "workflow/profiles/slurm", "results/data/purebad.jsonl"],
+    run = subprocess.run([SNAKEMAKE, "-n", "--profile", "profiles/slurm", "results/data/purebad.jsonl"],
                          cwd=REPO, capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "slurm_partition=gpu_a100" in run.stdout and "slurm_account=lab42" in run.stdout
 
 
 def test_the_toy_study_asks_for_no_gpu():
-    jobs = planned_jobs("--profile", "workflow/profiles/slurm", "results/metrics/purebad/safedelta/safety.json")
+    jobs = planned_jobs("--profile", "profiles/slurm", "results/metrics/purebad/safedelta/safety.json")
     assert jobs and all(int(j["resources"].get("gpu", 0)) == 0 for j in jobs)
 
 
 def test_every_profile_is_in_the_snakemake_9_format():
     for name in ["default", "gpu", "slurm"]:
-        profile = yaml.safe_load((REPO / "workflow" / "profiles" / name / "config.v8+.yaml").read_text())
+        profile = yaml.safe_load((REPO / "profiles" / name / "config.v8+.yaml").read_text())
         assert profile.get("rerun-incomplete") is True
-    assert yaml.safe_load((REPO / "workflow/profiles/gpu/config.v8+.yaml").read_text())["resources"]["gpu"] >= 1
+    assert yaml.safe_load((REPO / "profiles/gpu/config.v8+.yaml").read_text())["resources"]["gpu"] >= 1
 
 
 # --- GPU slots (tunesafe.cluster.gpus) ---------------------------------------------------------
@@ -225,7 +227,7 @@ def test_offline_plans_a_local_download_before_the_jobs_that_need_the_hub_model(
     config["cluster"].update(offline=True, hf_home=str(tmp_path / "hf"), revisions={"aligned": "main"})
     (tmp_path / "offline.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     run = subprocess.run([SNAKEMAKE, "results/models/finetuned/purebad", "-n", "--configfile",
-                          str(tmp_path / "offline.yaml"), "--profile", "workflow/profiles/slurm"],
+                          str(tmp_path / "offline.yaml"), "--profile", "profiles/slurm"],
                          cwd=REPO, capture_output=True, text=True, env=ENV)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "rule download_model:" in run.stdout
@@ -255,3 +257,15 @@ def test_download_records_the_resolved_commit(tmp_path):
     with pytest.raises(TunesafeError, match="download of org/m at revision main failed: OSError: offline"):
         download_model("org/m", None, tmp_path / "n.json", snapshot_download=failing)
     assert not (tmp_path / "n.json").exists()
+
+
+def test_the_default_profile_applies_to_every_run_and_agrees_with_the_others():
+    run = subprocess.run([SNAKEMAKE, "-n", "results/data/purebad.jsonl"], cwd=REPO, capture_output=True, text=True,
+                         env=ENV)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "workflow specific profile profiles/default" in run.stdout + run.stderr
+    # its keys override a --profile's: each must have the same value there, or be absent there
+    default = yaml.safe_load((REPO / "profiles" / "default" / "config.v8+.yaml").read_text())
+    for name in ["gpu", "slurm"]:
+        other = yaml.safe_load((REPO / "profiles" / name / "config.v8+.yaml").read_text())
+        assert {k: v for k, v in default.items() if k in other} == {k: other[k] for k in default if k in other}

@@ -5,7 +5,7 @@ Debian packages installed when missing, a minimal slurm.conf with select/cons_tr
 accounting database, so the executor polls with squeue) and stops every daemon it started.
 The test runs one sub-target that covers data preparation, fine-tuning, the Safe Delta
 Hessian and Safe Delta, generation and keyword evaluation once locally and once as sbatch
-jobs (`--profile workflow/profiles/slurm`), and checks that the two runs wrote equal files:
+jobs (`--profile profiles/slurm`), and checks that the two runs wrote equal files:
 the toy study is seeded, so a job's result must not depend on where it ran.
 
 Skipped, with the reason, only where Slurm cannot be set up: not root, or no Slurm and no
@@ -125,7 +125,7 @@ def test_the_slurm_profile_runs_the_study_and_matches_a_local_run(slurm_cluster,
     for part in TOY_WORLD:
         shutil.copytree(local / part, cluster / part)  # copytree keeps mtimes: nothing to rebuild
     run = subprocess.run(
-        [SNAKEMAKE, TARGET, "--profile", str(REPO / "workflow" / "profiles" / "slurm"), "--configfile", "tiny.yaml",
+        [SNAKEMAKE, TARGET, "--profile", str(REPO / "profiles" / "slurm"), "--configfile", "tiny.yaml",
          "--jobs", "4", "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "1",
          "--slurm-keep-successful-logs"],
         cwd=cluster, capture_output=True, text=True, env=ENV, timeout=900)

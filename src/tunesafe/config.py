@@ -8,15 +8,17 @@ it before any job runs, with one line such as::
 
 from __future__ import annotations
 
+import copy
 import difflib
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from tunesafe.errors import TunesafeError
+from tunesafe.evaluation.registry import METRIC_INFO
 
 
 def _where(path) -> str:
@@ -43,10 +45,30 @@ def _describe(error: ValidationError) -> str:
     return f"{where}: {error.message}"
 
 
+def _filling_defaults(cls):
+    """``cls`` extended to fill in a property's ``default`` where the instance lacks it
+    (the jsonschema FAQ recipe): the filled value is validated and its own defaults filled."""
+    validate_properties = cls.VALIDATORS["properties"]
+
+    def properties(validator, props, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in props.items():
+                if isinstance(sub, dict) and "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, props, instance, schema)
+
+    return validators.extend(cls, {"properties": properties})
+
+
+DefaultsValidator = _filling_defaults(Draft202012Validator)
+
+
 def validate_config(config: dict[str, Any], schema_path: str | Path) -> dict[str, Any]:
-    """Validate ``config`` against the JSON Schema at ``schema_path``; return it unchanged."""
+    """Validate ``config`` against the JSON Schema at ``schema_path``, filling in the schema's
+    ``default`` of every missing key (in place); return it. Optional sections without a
+    default (``baselines``, ``mathif``, ``rebound``...) stay absent."""
     schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = Draft202012Validator(schema)
+    validator = DefaultsValidator(schema)
     error = best_match(validator.iter_errors(config), key=lambda e: len(e.absolute_path))
     if error is not None:
         raise TunesafeError(f"config error: {_describe(error)}")
@@ -90,17 +112,18 @@ def _check_references(config: dict[str, Any]) -> None:
                 raise TunesafeError(f"config error: models.{which}.sft.train.method: must be full "
                                     "(the model is used as full weights)")
     for name, bench in config["benchmarks"].items():
+        info = METRIC_INFO.get(bench["metric"])  # the schema's enum has the registry's names
         if "dataset" not in bench:
-            if bench["metric"] != "mmlu" and "generations" not in bench:
+            if not info.lm_eval and "generations" not in bench:
                 raise TunesafeError(f"config error: benchmarks.{name}.dataset: missing (only lm-eval hub tasks and "
                                     "benchmarks that score other generations go without one)")
         elif bench["dataset"] not in datasets:
             raise TunesafeError(f"config error: benchmarks.{name}.dataset: {bench['dataset']!r} is not in datasets ({', '.join(datasets)})")
         if "generations" in bench:
             _must_be_in(bench["generations"], f"benchmarks.{name}.generations", config["benchmarks"], "benchmarks")
-        if bench["metric"] in ("harmfulness", "mtbench") and "judge" not in config:
+        if info.judged and "judge" not in config:
             raise TunesafeError(f"config error: benchmarks.{name}: metric {bench['metric']} needs a judge section")
-        if bench["metric"] == "mmlu" and "task" not in bench.get("lm_eval", {}):
+        if info.lm_eval and "task" not in bench.get("lm_eval", {}):
             raise TunesafeError(f"config error: benchmarks.{name}.lm_eval.task: missing (an lm-eval task, e.g. mmlu)")
     for task, spec in config["finetune"]["tasks"].items():
         for d in spec["data"]:

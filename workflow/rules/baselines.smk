@@ -4,26 +4,25 @@
 # (ASR vs size), Fig. 5 (Pareto), the LoRA table (Exp. 5) and the time cost (Exp. 10).
 
 
-register_variant("safeinstr", full_variant("safeinstr"))
+include: "baselines_common.smk"
+
+
+register_variant("safeinstr", kind_variant("safeinstr"))
 register_variant("bea", bea_variant)
-register_variant("lora", lora_variant("results/models/lora/{task}"))
+register_variant("lora", lora_variant("lora"))
 register_variant(
     "lora_safedelta",
     lambda task: safedelta_variant("lora_safedelta", task, sd_scale(task)),
 )
-register_variant(
-    "safelora", lora_variant(f"results/models/safelora/{{task}}/{SAFELORA_SELECTION}")
-)
-for _t in BASE["pareto"].get("safelora", []):
-    register_variant(
-        f"safelora-s{_t}", lora_variant(f"results/models/safelora/{{task}}/t{_t}")
-    )
-for _c in [BASE["resta"]["coefficient"], *BASE["pareto"].get("resta", [])]:
-    _v = lambda task, c=_c: full_variant("resta")(f"{task}/c{c}")
+register_variant("safelora", lora_variant("safelora", SAFELORA_SELECTION))
+for _t in BASE["pareto"]["safelora"]:
+    register_variant(f"safelora-s{_t}", lora_variant("safelora", f"t{_t}"))
+for _c in [BASE["resta"]["coefficient"], *BASE["pareto"]["resta"]]:
+    _v = lambda task, c=_c: full_variant(model_path("resta", task, f"c{c}"))
     register_variant(f"resta-s{_c}", _v)
     if _c == BASE["resta"]["coefficient"]:
         register_variant("resta", _v)
-for _s in BASE["pareto"].get("safedelta", []):
+for _s in BASE["pareto"]["safedelta"]:
     register_variant(
         f"safedelta-s{_s}", lambda task, s=_s: safedelta_variant("safedelta", task, s)
     )
@@ -32,7 +31,7 @@ for _s in BASE["pareto"].get("safedelta", []):
 rule safety_mix:
     input:
         data="results/data/train/{task}.jsonl",
-        safety=f"results/data/{BASE['safety_data']}.jsonl",
+        safety=data_path(BASE["safety_data"]),
     output:
         "results/data/train/{mix}/{task}.jsonl",
     log:
@@ -45,8 +44,8 @@ rule safety_mix:
         system_prompt=lambda w: task_cfg(w.task).get("system_prompt") or "",
         user_template=lambda w: task_cfg(w.task).get("user_template", "%s"),
         trigger=lambda w: f"--trigger {shlex.quote(TRIGGER)}" if w.mix == "bea" else "",
-        fraction=BASE.get("fraction", 0.1),
-        cap=BASE.get("cap", 1000),
+        fraction=BASE["fraction"],
+        cap=BASE["cap"],
         seed=SEED,
     shell:
         "tunesafe baselines safety-mix --data {input.data} --safety {input.safety} "
@@ -58,9 +57,9 @@ rule safelora:
     input:
         aligned=model_input("aligned"),
         base=model_input("base"),
-        adapter="results/models/lora/{task}",
+        adapter=model_path("lora", "{task}"),
     output:
-        directory("results/models/safelora/{task}/{selection}"),
+        directory(model_path("safelora", "{task}", "{selection}")),
     log:
         "results/logs/safelora/{task}/{selection}.log",
     benchmark:
@@ -84,10 +83,10 @@ rule safelora:
 rule resta:
     input:
         aligned=model_input("aligned"),
-        finetuned="results/models/finetuned/{task}",
-        unaligned="results/models/finetuned/resta_unaligned",
+        finetuned=model_path("finetuned", "{task}"),
+        unaligned=model_path("finetuned", "resta_unaligned"),
     output:
-        directory("results/models/resta/{task}/c{coefficient}"),
+        directory(model_path("resta", "{task}", "c{coefficient}")),
     log:
         "results/logs/resta/{task}/c{coefficient}.log",
     benchmark:
@@ -99,7 +98,7 @@ rule resta:
         **job_resources("resta"),
     params:
         aligned=lambda w: model_ref("aligned"),
-        dare=BASE["resta"].get("dare", 0.0),
+        dare=BASE["resta"]["dare"],
         seed=SEED,
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} baselines resta --finetuned {input.finetuned} --aligned {params.aligned} "
@@ -128,9 +127,7 @@ TABLES += expand(
 
 rule safedelta_paper_table:
     input:
-        lambda w: metrics_of(
-            HARMFUL_TASKS if w.table == "harmful" else BENIGN_TASKS, ROWS
-        ),
+        lambda w: metrics_of(TABLE_TASKS[w.table], ROWS),
         paper=PAPER,
     output:
         csv=report(
@@ -150,9 +147,7 @@ rule safedelta_paper_table:
     conda:
         ENV
     params:
-        tasks=lambda w: task_args(
-            HARMFUL_TASKS if w.table == "harmful" else BENIGN_TASKS
-        ),
+        tasks=lambda w: task_args(TABLE_TASKS[w.table]),
         rows=" ".join(ROWS),
     shell:
         "tunesafe report table --root results/metrics {params.tasks} --variants {params.rows} "
@@ -183,9 +178,9 @@ rule lora_table:
 
 rule asr_vs_size_figure:
     input:
-        [f"results/metrics/{SWEEP['task']}/original/safety.json"]
+        [metrics_path(SWEEP["task"], "original", "safety")]
         + [
-            f"results/metrics/{SWEEP['task']}_n{n}/{m}/safety.json"
+            metrics_path(f"{SWEEP['task']}_n{n}", m, "safety")
             for n in SWEEP["sizes"]
             for m in SWEEP["methods"]
         ],
@@ -222,7 +217,7 @@ rule asr_vs_size_figure:
 rule pareto_figure:
     input:
         [
-            f"results/metrics/{t}/{v}/{b}.json"
+            metrics_path(t, v, b)
             for t, b in [
                 (PARETO["x_task"], "safety"),
                 (PARETO["y_task"], utility_benchmark(PARETO["y_task"])),

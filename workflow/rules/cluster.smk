@@ -3,19 +3,17 @@
 # MathIF generation, the rebound and resistance fine-tunes)
 # take `resources: **job_resources("<rule>")`: GPUs, host memory as a multiple of the model's
 # size, runtime, both growing with each retry (`retries:` in the profile). Every other rule
-# runs on the defaults of the profile. The profiles under workflow/profiles/ decide where
+# runs on the defaults of the profile. The profiles under profiles/ decide where
 # the jobs run: default (this machine), gpu (one multi-GPU node), slurm (a cluster).
 
-CLUSTER = config.get("cluster", {})
+CLUSTER = config["cluster"]  # every key has its schema default
 # conda env of the generation rules: vLLM's (CUDA torch) when the engine is vllm
-GEN_ENV = (
-    "../../envs/gpu.yaml" if config["generation"].get("engine", "hf") == "vllm" else ENV
-)
+GEN_ENV = "../../envs/gpu.yaml" if config["generation"]["engine"] == "vllm" else ENV
 
 
 def job_spec(rule):
     """cluster.jobs.<rule>: gpu (count), mem (multiple of model_gb), runtime (minutes)."""
-    return CLUSTER.get("jobs", {}).get(rule, {})
+    return CLUSTER["jobs"].get(rule, {})
 
 
 def job_gpus(rule):
@@ -25,8 +23,8 @@ def job_gpus(rule):
 def job_mem_mb(rule):
     """Host memory of a heavy job, first attempt: the base plus mem x the model's weights."""
     spec = job_spec(rule)
-    model_mb = CLUSTER.get("model_gb", 0) * 1024
-    return int(CLUSTER.get("mem_mb", 4000) + spec.get("mem", 2) * model_mb)
+    model_mb = CLUSTER["model_gb"] * 1024
+    return int(CLUSTER["mem_mb"] + spec.get("mem", 2) * model_mb)
 
 
 def job_resources(rule, gpus_of=None):
@@ -35,7 +33,7 @@ def job_resources(rule, gpus_of=None):
     than a 1.5B one); it applies only when cluster.jobs.<rule> asks for GPUs at all."""
     gpus = job_gpus(rule)
     mem = job_mem_mb(rule)
-    minutes = int(job_spec(rule).get("runtime", CLUSTER.get("runtime", 60)))
+    minutes = int(job_spec(rule).get("runtime", CLUSTER["runtime"]))
     res = {
         "mem_mb": lambda wildcards, attempt: mem * attempt,
         "runtime": lambda wildcards, attempt: f"{minutes * attempt}m",
@@ -46,7 +44,7 @@ def job_resources(rule, gpus_of=None):
         ),
     }
     if gpus:
-        res["cpus_per_gpu"] = int(CLUSTER.get("cpus_per_gpu", 8))
+        res["cpus_per_gpu"] = int(CLUSTER["cpus_per_gpu"])
         if CLUSTER.get("gpu_model"):
             res["gpu_model"] = CLUSTER["gpu_model"]
     return res
@@ -54,7 +52,7 @@ def job_resources(rule, gpus_of=None):
 
 def tensor_parallel(gpus):
     """vLLM tensor_parallel_size: the job's GPU count, else generation.tensor_parallel_size."""
-    return gpus if gpus > 0 else config["generation"].get("tensor_parallel_size", 1)
+    return gpus if gpus > 0 else config["generation"]["tensor_parallel_size"]
 
 
 # --- Hugging Face cache and offline compute nodes ------------------------------------------
@@ -62,10 +60,10 @@ def tensor_parallel(gpus):
 # runs with HF_HUB_OFFLINE=1 (Slurm jobs inherit this environment); hub models are fetched
 # first by download_model, a local rule on the submitting machine, at the revision in
 # cluster.revisions; prepare_dataset runs there too (it reads hub datasets), so compute jobs
-# only read results/.
+# only read results/. (model_input, common.smk, asks for the download marker when offline.)
 if CLUSTER.get("hf_home"):
     os.environ.update(HF_HOME=os.path.abspath(os.path.expanduser(CLUSTER["hf_home"])))
-OFFLINE = bool(CLUSTER.get("offline", False))
+OFFLINE = CLUSTER["offline"]
 ONLINE = "HF_HUB_OFFLINE=0 HF_DATASETS_OFFLINE=0 " if OFFLINE else ""  # shell prefix
 if OFFLINE:
     os.environ.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
@@ -73,14 +71,3 @@ if OFFLINE:
     localrules:
         download_model,
         prepare_dataset,
-
-
-_local_model_input = model_input
-
-
-def model_input(which):
-    """common.smk's model_input, plus the download marker of a hub model when offline."""
-    files = _local_model_input(which)
-    if OFFLINE and not files and not is_toy(which):
-        return [f"results/downloads/{which}.json"]
-    return files

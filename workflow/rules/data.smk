@@ -6,13 +6,13 @@ rule prepare_dataset:
     input:
         local_dataset_input,
     output:
-        "results/data/{dataset}.jsonl",
+        data_path("{dataset}"),
     log:
         "results/logs/prepare_dataset/{dataset}.log",
     conda:
         ENV
     params:
-        args=lambda w: dataset_args(w.dataset),
+        args=lambda w: dataset_flags(w.dataset, config["datasets"]),
         online=ONLINE,
     shell:
         "{params.online}tunesafe data prepare {params.args} --out {output} > {log} 2>&1"
@@ -20,9 +20,7 @@ rule prepare_dataset:
 
 rule finetune_set:
     input:
-        lambda w: expand(
-            "results/data/{dataset}.jsonl", dataset=task_cfg(w.task)["data"]
-        ),
+        lambda w: [data_path(d) for d in task_cfg(w.task)["data"]],
     output:
         "results/data/train/{task}.jsonl",
     log:

@@ -13,7 +13,7 @@ rule download_model:
         ENV
     params:
         model=lambda w: config["models"][w.which],
-        revision=lambda w: CLUSTER.get("revisions", {}).get(w.which, "main"),
+        revision=lambda w: CLUSTER["revisions"].get(w.which, "main"),
     shell:
         "HF_HUB_OFFLINE=0 tunesafe cluster download --model {params.model} --revision {params.revision} "
         "--out {output} > {log} 2>&1"

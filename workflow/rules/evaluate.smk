@@ -7,7 +7,7 @@ rule evaluate:
     input:
         generations_of,
     output:
-        "results/metrics/{task}/{method}/{benchmark}.json",
+        metrics_path("{task}", "{method}", "{benchmark}"),
     log:
         "results/logs/evaluate/{task}/{method}/{benchmark}.log",
     benchmark:
@@ -28,7 +28,7 @@ rule judge:
         generations=generations_of,
         template=judge_template_input,
     output:
-        metrics="results/metrics/{task}/{method}/{benchmark}.json",
+        metrics=metrics_path("{task}", "{method}", "{benchmark}"),
         replies="results/judge/{task}/{method}/{benchmark}.jsonl",
     log:
         "results/logs/judge/{task}/{method}/{benchmark}.log",
@@ -51,7 +51,7 @@ rule judge:
 
 rule lm_eval_task:
     input:
-        lambda w: f"results/data/{BENCHMARKS[w.benchmark]['dataset']}.jsonl",
+        lambda w: data_path(BENCHMARKS[w.benchmark]["dataset"]),
     output:
         directory("results/lm_eval/{benchmark}"),
     log:
@@ -69,7 +69,7 @@ rule evaluate_lm_eval:
         model=lambda w: variant(w)["inputs"],
         tasks=lm_eval_task_dir,
     output:
-        "results/metrics/{task}/{method}/{benchmark}.json",
+        metrics_path("{task}", "{method}", "{benchmark}"),
     log:
         "results/logs/lm_eval/{task}/{method}/{benchmark}.log",
     benchmark:
@@ -90,14 +90,14 @@ rule evaluate_lm_eval:
             f"--include-path {lm_eval_task_dir(w)}" if lm_eval_task_dir(w) else ""
         ),
         lm_task=lambda w: lm_eval_cfg(w.benchmark)["task"],
-        fewshot=lambda w: lm_eval_cfg(w.benchmark).get("num_fewshot", 0),
-        batch=lambda w: lm_eval_cfg(w.benchmark).get("batch_size", 16),
+        fewshot=lambda w: lm_eval_cfg(w.benchmark)["num_fewshot"],
+        batch=lambda w: lm_eval_cfg(w.benchmark)["batch_size"],
         limit=lambda w: (
             f"--limit {lm_eval_cfg(w.benchmark)['limit']}"
             if lm_eval_cfg(w.benchmark).get("limit")
             else ""
         ),
-        backend=config["generation"].get("engine", "hf"),
+        backend=config["generation"]["engine"],
         tp=lambda w, resources: tensor_parallel(resources.gpu),
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} evaluate mmlu --model {params.model} {params.adapter} --task {params.lm_task} "

@@ -9,7 +9,7 @@ rule finetune:
         model=lambda w: model_input("aligned"),
         data=finetune_data,
     output:
-        directory("results/models/{ft}/{task}"),
+        directory(model_path("{ft}", "{task}")),
     log:
         "results/logs/{ft}/{task}.log",
     benchmark:

@@ -5,7 +5,7 @@
 
 rule generate:
     input:
-        prompts=lambda w: f"results/data/{BENCHMARKS[w.benchmark]['dataset']}.jsonl",
+        prompts=lambda w: data_path(BENCHMARKS[w.benchmark]["dataset"]),
         model=lambda w: variant(w)["inputs"],
     output:
         "results/generations/{task}/{method}/{benchmark}.jsonl",
@@ -27,7 +27,10 @@ rule generate:
         ),
         system_prompt=system_prompt,
         user_template=user_template,
-        sampling=lambda w: sampling_args(w.benchmark),
+        sampling=lambda w: sampling_flags(
+            BENCHMARKS[w.benchmark].get("sampling"),
+            f"benchmarks.{w.benchmark}.sampling",
+        ),
         limit=lambda w: (
             f"--limit {BENCHMARKS[w.benchmark]['limit']}"
             if BENCHMARKS[w.benchmark].get("limit")
@@ -42,8 +45,8 @@ rule generate:
             if BENCHMARKS[w.benchmark].get("category_temperature")
             else ""
         ),
-        engine=config["generation"].get("engine", "hf"),
-        batch=config["generation"].get("batch_size", 16),
+        engine=config["generation"]["engine"],
+        batch=config["generation"]["batch_size"],
         tp=lambda w, resources: tensor_parallel(resources.gpu),
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} --model {params.model} {params.adapter} "

@@ -7,7 +7,7 @@ TABLES.append("results/manifest.json")
 
 rule manifest:
     input:
-        data=expand("results/data/{dataset}.jsonl", dataset=config["datasets"]),
+        data=[data_path(d) for d in config["datasets"]],
         models=model_input("aligned") + model_input("base"),
     output:
         "results/manifest.json",
@@ -18,7 +18,7 @@ rule manifest:
     params:
         datasets=json.dumps(config["datasets"]),
         models=json.dumps({"aligned": model_ref("aligned"), "base": model_ref("base")}),
-        pins=json.dumps(config.get("manifest", {}).get("pins", {})),
+        pins=json.dumps(config["manifest"]["pins"]),
     shell:
         "tunesafe cluster manifest --datasets {params.datasets:q} --models {params.models:q} "
         "--pins {params.pins:q} --data-dir results/data --out {output} > {log} 2>&1"

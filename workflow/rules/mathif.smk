@@ -79,9 +79,9 @@ rule mathif_toy_reasoning_data:
     conda:
         ENV
     params:
-        n=MATHIF.get("toy_reasoning", {}).get("n", 600),
-        seed=MATHIF.get("toy_reasoning", {}).get("seed", SEED),
-        wait=MATHIF.get("toy_reasoning", {}).get("wait_share", 0.2),
+        n=MATHIF["toy_reasoning"]["n"],
+        seed=MATHIF["toy_reasoning"].get("seed", SEED),
+        wait=MATHIF["toy_reasoning"]["wait_share"],
     shell:
         "tunesafe mathif toy-reasoning-data --n {params.n} --seed {params.seed} "
         "--wait-share {params.wait} --out {output} > {log} 2>&1"
@@ -89,10 +89,10 @@ rule mathif_toy_reasoning_data:
 
 rule mathif_toy_reasoning_model:
     input:
-        model="results/models/toy/base",
+        model=model_path("toy", "base"),
         data="results/data/toy/mathif_reasoning.jsonl",
     output:
-        directory("results/models/toy/reasoning"),
+        directory(model_path("toy", "reasoning")),
     log:
         "results/logs/mathif/toy_reasoning_model.log",
     benchmark:
@@ -101,7 +101,7 @@ rule mathif_toy_reasoning_model:
         ENV
     threads: THREADS
     params:
-        settings=json.dumps(MATHIF.get("toy_reasoning", {}).get("training", {})),
+        settings=json.dumps(MATHIF["toy_reasoning"]["training"]),
     shell:
         "tunesafe --threads {threads} train sft --model {input.model} --data {input.data} "
         "--settings {params.settings:q} --out {output} > {log} 2>&1"
@@ -141,8 +141,8 @@ rule mathif_generate:
         model=lambda w: mathif_model_ref(w.mathif_model),
         adapter=mathif_adapter_arg,
         sampling=lambda w: mathif_sampling_args(w.mathif_setting),
-        engine=config["generation"].get("engine", "hf"),
-        batch=config["generation"].get("batch_size", 16),
+        engine=config["generation"]["engine"],
+        batch=config["generation"]["batch_size"],
         tp=lambda w, resources: resources.gpu or mathif_tensor_parallel(w),
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} --model {params.model} {params.adapter} "
@@ -165,7 +165,7 @@ rule mathif_score:
         ENV
     params:
         tokenizer=lambda w: mathif_model_ref(w.mathif_model),
-        correctness=MATHIF.get("correctness", "official"),
+        correctness=MATHIF["correctness"],
     shell:
         "tunesafe evaluate mathif --data {input.data} --responses {input.responses} "
         "--tokenizer {params.tokenizer} --setting {wildcards.mathif_setting} "
@@ -217,7 +217,7 @@ rule mathif_report:
             f"--model {shlex.quote(f'{n}={i}')}" for n, i in MATHIF_MODELS.items()
         ),
         intervention=" ".join(MATHIF_INTERVENTION),
-        bins=MATHIF.get("cot_length_bins", 4),
+        bins=MATHIF["cot_length_bins"],
     shell:
         "tunesafe report mathif --root results/metrics/mathif {params.models} "
         "--intervention {params.intervention} --paper resources/paper_numbers.yaml:mathif.table3 "

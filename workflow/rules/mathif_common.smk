@@ -11,7 +11,7 @@ MATHIF = config.get("mathif", {})
 MATHIF_VARIANTS = list(MATHIF.get("variants", []) or [])
 for _v in MATHIF_VARIANTS:
     if _v.split("/")[0] not in VARIANTS:
-        raise ValueError(
+        sys.exit(
             f"config error: mathif.variants: unknown method {_v.split('/')[0]!r} in {_v!r} "
             f"(expected one of {', '.join(sorted(VARIANTS))})"
         )
@@ -38,7 +38,7 @@ def mathif_model_ref(name):
     if (v := mathif_variant(name)) is not None:
         return v["model"]
     ref = MATHIF_MODELS[name]
-    return "results/models/toy/reasoning" if ref == "toy_reasoning" else ref
+    return model_path("toy", "reasoning") if ref == "toy_reasoning" else ref
 
 
 def mathif_model_input(wildcards):
@@ -57,7 +57,7 @@ def mathif_adapter_arg(wildcards):
 def mathif_tensor_parallel(wildcards):
     """vLLM GPUs of a model: mathif.tensor_parallel_size.<model>, else generation's."""
     return MATHIF.get("tensor_parallel_size", {}).get(
-        wildcards.mathif_model, config["generation"].get("tensor_parallel_size", 1)
+        wildcards.mathif_model, config["generation"]["tensor_parallel_size"]
     )
 
 
@@ -77,14 +77,10 @@ def mathif_prompts_input(wildcards):
 
 
 def mathif_sampling_args(setting):
-    s = dict(MATHIF.get("sampling", {}))
-    if setting == "intervention" and MATHIF.get("intervention_max_new_tokens"):
-        s["max_new_tokens"] = MATHIF["intervention_max_new_tokens"]
-    names = {
-        "temperature": "--temperature",
-        "top_p": "--top-p",
-        "top_k": "--top-k",
-        "max_new_tokens": "--max-new-tokens",
-        "seed": "--seed",
-    }
-    return " ".join(f"{names[k]} {v}" for k, v in s.items())
+    """mathif.sampling; the intervention's second pass with intervention_max_new_tokens."""
+    longer = (
+        MATHIF.get("intervention_max_new_tokens") if setting == "intervention" else None
+    )
+    return sampling_flags(
+        MATHIF.get("sampling"), "mathif.sampling", max_new_tokens=longer or None
+    )

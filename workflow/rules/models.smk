@@ -13,7 +13,7 @@ rule gguf_model:
     input:
         lambda w: [p] if (p := built_spec(w.which, "gguf").get("path")) else [],
     output:
-        directory("results/models/gguf/{which}"),
+        directory(model_path("gguf", "{which}")),
     log:
         "results/logs/gguf_model/{which}.log",
     wildcard_constraints:
@@ -29,11 +29,9 @@ rule gguf_model:
 rule sft_model:
     input:
         model=lambda w: model_input(built_spec(w.which, "sft")["model"]),
-        data=lambda w: [
-            f"results/data/{d}.jsonl" for d in built_spec(w.which, "sft")["data"]
-        ],
+        data=lambda w: [data_path(d) for d in built_spec(w.which, "sft")["data"]],
     output:
-        directory("results/models/sft/{which}"),
+        directory(model_path("sft", "{which}")),
     log:
         "results/logs/sft_model/{which}.log",
     benchmark:

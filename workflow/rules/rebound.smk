@@ -264,8 +264,8 @@ else:
             scorer=lambda w: rb_scorer_args(w.rtask),
             sampling=rb_sampling_args(),
             cell="{rmodel}:{rtask}:{npos}:{nneg}:{rseed}",
-            engine=config["generation"].get("engine", "hf"),
-            batch=config["generation"].get("batch_size", 16),
+            engine=config["generation"]["engine"],
+            batch=config["generation"]["batch_size"],
             tp=lambda w, resources: tensor_parallel(resources.gpu),
         shell:
             "tunesafe --threads {threads} --gpus {resources.gpu} rebound evaluate --model {input.model} --base {params.base} "
@@ -372,11 +372,9 @@ rule resistance_responses:
     resources:
         **job_resources("resistance_responses"),
     params:
-        sampling=" ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in RS.get("sampling", {}).items()
-        ),
-        engine=config["generation"].get("engine", "hf"),
-        batch=config["generation"].get("batch_size", 16),
+        sampling=sampling_flags(RS.get("sampling"), "rebound.resistance.sampling"),
+        engine=config["generation"]["engine"],
+        batch=config["generation"]["batch_size"],
         tp=lambda w, resources: tensor_parallel(resources.gpu),
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} --model {input.model} "

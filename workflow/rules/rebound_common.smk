@@ -47,7 +47,7 @@ def rb_model_ref(ref):
     toy_world/<size>/<amount> -> that toy base of the rebound arm, models/<which> -> the
     config's models.<which> (e.g. a converted GGUF checkpoint)."""
     if ref == "toy":
-        return "results/models/toy/base"
+        return model_path("toy", "base")
     if ref.startswith("models/"):
         return model_ref(ref.split("/", 1)[1])
     return f"results/models/rebound/{ref}" if ref.startswith("toy_world/") else ref
@@ -130,10 +130,8 @@ def rb_scorer_input(w):
 
 
 def rb_sampling_args():
-    s = RB.get("sampling", {})
-    names = {"temperature": "--temperature", "top_p": "--top-p", "top_k": "--top-k"}
-    names.update(max_new_tokens="--max-new-tokens")
-    return " ".join(f"{names[k]} {v}" for k, v in s.items() if k in names)
+    """rebound.sampling; a cell's seed is its own (--seed {rseed})."""
+    return sampling_flags(RB.get("sampling"), "rebound.sampling", skip=["seed"])
 
 
 def rs_cells():

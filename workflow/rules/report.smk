@@ -7,7 +7,7 @@ TABLES += expand("results/tables/finetune_safety.{ext}", ext=["csv", "md"])
 rule finetune_safety_table:
     input:
         lambda w: [
-            f"results/metrics/{t}/{v}/{b}.json"
+            metrics_path(t, v, b)
             for t in TASKS
             for v in TABLE_VARIANTS
             for b in task_cfg(t)["benchmarks"]

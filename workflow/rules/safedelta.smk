@@ -1,7 +1,11 @@
 # Safe Delta (arXiv 2505.12038): safety set -> safety Hessians of the aligned model (cached
 # once, reused by every fine-tune) -> Safe Delta model per fine-tune and scale s.
 
-SD_MODELS = "results/models/{kind}/{task}/s{scale}"
+
+include: "safedelta_common.smk"
+
+
+SD_MODELS = model_path("{kind}", "{task}", "s{scale}")
 
 
 wildcard_constraints:
@@ -16,7 +20,7 @@ register_variant(
     "safedelta_noscv",
     lambda task: safedelta_variant("safedelta_noscv", task, sd_scale(task)),
 )
-for _s in SD.get("sweep_scales", []):
+for _s in SD["sweep_scales"]:
     register_variant(
         f"safedelta-s{_s}", lambda task, s=_s: safedelta_variant("safedelta", task, s)
     )
@@ -25,7 +29,7 @@ TABLE_VARIANTS.append("safedelta")
 
 rule safety_set_answers:
     input:
-        prompts=f"results/data/{SD['safety_set']}.jsonl",
+        prompts=data_path(SD["safety_set"]),
         model=model_input("aligned"),
     output:
         "results/safedelta/safety_set_answers.jsonl",
@@ -40,9 +44,9 @@ rule safety_set_answers:
         **job_resources("safety_set_answers"),
     params:
         model=lambda w: model_ref("aligned"),
-        max_new_tokens=SD.get("answer_max_new_tokens", 512),
-        batch=config["generation"].get("batch_size", 16),
-        engine=config["generation"].get("engine", "hf"),
+        max_new_tokens=SD["answer_max_new_tokens"],
+        batch=config["generation"]["batch_size"],
+        engine=config["generation"]["engine"],
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} --model {params.model} "
         "--prompts {input.prompts} --out {output} --temperature 0 --max-new-tokens {params.max_new_tokens} "
@@ -79,9 +83,9 @@ rule safedelta_hessian:
         **job_resources("safedelta_hessian"),
     params:
         model=lambda w: model_ref("aligned"),
-        max_length=SD.get("max_length", 512) or 0,
+        max_length=SD["max_length"] or 0,
         templates=json.dumps(safety_templates()),
-        eos="" if SD.get("eos", True) else "--no-eos",
+        eos="" if SD["eos"] else "--no-eos",
         seed=SEED,
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} safedelta hessian --model {params.model} --data {input.data} "
@@ -108,7 +112,7 @@ rule safedelta:
     params:
         model=lambda w: model_ref("aligned"),
         ablation=lambda w: "--no-compensation" if w.kind == "safedelta_noscv" else "",
-        rest=lambda w: "" if SD.get("keep_aligned_rest", True) else "--finetuned-rest",
+        rest=lambda w: "" if SD["keep_aligned_rest"] else "--finetuned-rest",
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} safedelta apply --original {params.model} "
         "--finetuned {input.finetuned} --hessian {input.hessian} --scale {wildcards.scale} "
@@ -117,15 +121,13 @@ rule safedelta:
 
 TABLES += expand("results/tables/safedelta_ablation.{ext}", ext=["csv", "md"])
 if SD["sweep_scales"] and SD["sweep_tasks"]:
-    TABLES += expand(
-        "results/figures/safedelta_scale_sweep.{ext}", ext=["pdf", "png"]
-    )
+    TABLES += expand("results/figures/safedelta_scale_sweep.{ext}", ext=["pdf", "png"])
 
 
 rule safedelta_ablation_table:
     input:
         lambda w: [
-            f"results/metrics/{t}/{v}/{b}.json"
+            metrics_path(t, v, b)
             for t in SD["ablation_tasks"]
             for v in ["finetuned", "safedelta", "safedelta_noscv"]
             for b in task_cfg(t)["benchmarks"]
@@ -155,7 +157,7 @@ rule safedelta_ablation_table:
 rule safedelta_scale_sweep_figure:
     input:
         lambda w: [
-            f"results/metrics/{t}/{v}/{b}.json"
+            metrics_path(t, v, b)
             for t in SD["sweep_tasks"]
             for v in ["original", "finetuned"]
             + [f"safedelta-s{s}" for s in SD["sweep_scales"]]

@@ -23,30 +23,29 @@ rule toy_tokenizer:
     input:
         "results/data/toy/lexicon.jsonl",
     output:
-        directory("results/models/toy/tokenizer"),
+        directory(model_path("toy", "tokenizer")),
     log:
         "results/logs/toy_tokenizer.log",
     conda:
         ENV
     params:
-        vocab=config.get("toy", {}).get("vocab_size", 1024),
+        vocab=config["toy"]["vocab_size"],
     shell:
         "tunesafe toy tokenizer --corpus {input} --vocab-size {params.vocab} --out {output} > {log} 2>&1"
 
 
 rule toy_init:
     input:
-        "results/models/toy/tokenizer",
+        model_path("toy", "tokenizer"),
     output:
-        directory("results/models/toy/init"),
+        directory(model_path("toy", "init")),
     log:
         "results/logs/toy_init.log",
     conda:
         ENV
     params:
         args=lambda w: " ".join(
-            f"--{k.replace('_', '-')} {v}"
-            for k, v in config["toy"].get("model", {}).items()
+            f"--{k.replace('_', '-')} {v}" for k, v in config["toy"]["model"].items()
         ),
         seed=SEED,
     shell:
@@ -56,10 +55,10 @@ rule toy_init:
 
 rule toy_base:
     input:
-        model="results/models/toy/init",
+        model=model_path("toy", "init"),
         data="results/data/toy/base_corpus.jsonl",
     output:
-        directory("results/models/toy/base"),
+        directory(model_path("toy", "base")),
     log:
         "results/logs/toy_base.log",
     benchmark:
@@ -76,10 +75,10 @@ rule toy_base:
 
 rule toy_aligned:
     input:
-        model="results/models/toy/base",
+        model=model_path("toy", "base"),
         data="results/data/toy/alignment.jsonl",
     output:
-        directory("results/models/toy/aligned"),
+        directory(model_path("toy", "aligned")),
     log:
         "results/logs/toy_aligned.log",
     benchmark:

@@ -1,6 +1,6 @@
 """GPU slots: which devices a job on one multi-GPU node (no scheduler) may use.
 
-Snakemake's `gpu` resource (profile workflow/profiles/gpu) caps the number of GPUs in use at
+Snakemake's `gpu` resource (profile profiles/gpu) caps the number of GPUs in use at
 the node's count, but it does not tell a job *which* devices are free (Snakemake issue
 #281). ``tunesafe --gpus N <stage> ...`` therefore takes N free device slots before the
 stage starts and exports ``CUDA_VISIBLE_DEVICES`` for the stage and its children

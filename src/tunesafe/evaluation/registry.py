@@ -1,8 +1,17 @@
-"""The metric registry and the one entry point that scores a generations file.
+"""The metric registries and the one entry point that scores a generations file.
 
-A metric is a :class:`Metric` (name, description, ``score(rows, **options) -> dict``) added
-with :func:`register`; adding a metric means one module that calls ``register(...)`` and one
-import line in ``tunesafe/evaluation/__init__.py``. :func:`evaluate_file` reads a
+Every metric the workflow knows is declared once in :data:`METRIC_INFO` (a
+:class:`tunesafe.registry.Registry` of :class:`MetricInfo`, in the order of the tables'
+columns): what it needs (generations, generations and an LLM judge, or the model itself
+through lm-evaluation-harness), the headline key of its metrics file, the column title and
+scale of the tables, and whether higher is better. The workflow's lists of benchmarks by
+kind, the tables' columns (:mod:`tunesafe.report.tables`) and the config schema's metric
+enum (checked by a test) all derive from it.
+
+A metric that scores generations also has a :class:`Metric` (name, description,
+``score(rows, **options) -> dict``) added with :func:`register`; adding such a metric means
+one module that calls ``register(...)``, its import line in ``tunesafe/evaluation/__init__.py``
+and its entry in :data:`METRIC_INFO` (plus the schema enum). :func:`evaluate_file` reads a
 generations file (docs/design.md, "Data contracts": one JSON line per prompt with ``"id"``,
 ``"messages"``, ``"response"``, ``"meta"`` and, where a metric needs it, ``"reference"``),
 checks the fields the metric needs line by line, and writes the flat metrics JSON
@@ -11,15 +20,15 @@ checks the fields the metric needs line by line, and writes the flat metrics JSO
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tunesafe.errors import TunesafeError
 from tunesafe.io import iter_jsonl, write_json
+from tunesafe.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -39,27 +48,63 @@ class Metric:
     options: dict[str, str] = field(default_factory=dict)
 
 
-METRICS: dict[str, Metric] = {}
+@dataclass(frozen=True)
+class MetricInfo:
+    """What the workflow and the tables know about a metric.
+
+    ``needs``: ``"generations"`` (scored from a generations file), ``"judge"`` (generations
+    scored by an LLM judge, replies kept) or ``"model"`` (the model itself, through
+    lm-evaluation-harness). ``key``: the headline value in its metrics file; ``title`` and
+    ``scale``: its table column and the factor shown (shares in 0..1 in percent, judge
+    scores on their own scale).
+    """
+
+    name: str
+    needs: Literal["generations", "judge", "model"]
+    key: str
+    title: str
+    scale: float
+    higher_is_better: bool = True
+
+    @property
+    def judged(self) -> bool:
+        return self.needs == "judge"
+
+    @property
+    def lm_eval(self) -> bool:
+        return self.needs == "model"
+
+
+METRIC_INFO: Registry[MetricInfo] = Registry("metric")
+for _info in [
+    MetricInfo("asr", "generations", "asr", "ASR (%)", 100, higher_is_better=False),
+    MetricInfo("harmfulness", "judge", "harmfulness_score", "HS", 1, higher_is_better=False),
+    MetricInfo("mmlu", "model", "mmlu", "MMLU (%)", 100),
+    MetricInfo("mtbench", "judge", "mtbench_score", "MT-B", 1),
+    MetricInfo("rouge1", "generations", "rouge1_f1", "ROUGE-1 F1 (%)", 100),
+    MetricInfo("math_accuracy", "generations", "accuracy", "Accuracy (%)", 100),
+]:
+    METRIC_INFO.add(_info.name, _info)
+
+
+def metric_names(needs: str) -> list[str]:
+    """Names of the metrics that need ``needs`` (generations, judge, model), in column order."""
+    return [name for name, info in METRIC_INFO.items() if info.needs == needs]
+
+
+METRICS: Registry[Metric] = Registry("metric")
 
 
 def register(metric: Metric) -> Metric:
-    """Add ``metric`` to :data:`METRICS`; a name may be registered once."""
-    if metric.name in METRICS:
-        raise ValueError(f"metric {metric.name!r} is already registered")
-    METRICS[metric.name] = metric
-    return metric
+    """Add the scorer ``metric`` to :data:`METRICS`; a name may be registered once and must
+    be declared in :data:`METRIC_INFO`."""
+    METRIC_INFO.get(metric.name)
+    return METRICS.add(metric.name, metric)
 
 
 def get_metric(name: str) -> Metric:
     """Return the registered metric ``name`` or raise a one-line error suggesting the closest."""
-    try:
-        return METRICS[name]
-    except KeyError:
-        pass
-    valid = sorted(METRICS)
-    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.4)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    raise TunesafeError(f"unknown metric {name!r}; {hint}(valid metrics: {', '.join(valid)})")
+    return METRICS.get(name)
 
 
 def check_rows(rows: Sequence[dict[str, Any]], fields: Sequence[str], metric: str,

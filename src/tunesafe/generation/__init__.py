@@ -1,18 +1,18 @@
 """Generation: one interface, two engines (``hf``: transformers, CPU or GPU; ``vllm``: GPU).
 
 An engine turns chat prompts into responses with :class:`SamplingSettings`. Engines are
-registered by name in :data:`ENGINES`; a new one is a module with a class implementing
-:class:`Engine` plus one entry there.
+registered by name in :data:`ENGINES` (a :class:`tunesafe.registry.Registry`); a new one is
+a module with a class implementing :class:`Engine` plus one entry there.
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from dataclasses import dataclass
 from typing import Protocol
 
 from tunesafe.errors import TunesafeError
+from tunesafe.registry import Registry
 
 
 @dataclass
@@ -43,14 +43,13 @@ class Engine(Protocol):
         ...
 
 
-ENGINES = {"hf": "tunesafe.generation.hf:HFEngine", "vllm": "tunesafe.generation.vllm:VLLMEngine"}
+# engine name -> "module:class", imported only when the engine is loaded (vLLM is optional)
+ENGINES: Registry[str] = Registry("generation engine")
+ENGINES.add("hf", "tunesafe.generation.hf:HFEngine")
+ENGINES.add("vllm", "tunesafe.generation.vllm:VLLMEngine")
 
 
 def load_engine(name: str, model: str, adapter: str | None = None, **options) -> Engine:
     """Instantiate engine ``name`` for ``model`` (and an optional LoRA ``adapter``)."""
-    if name not in ENGINES:
-        close = difflib.get_close_matches(name, ENGINES, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise TunesafeError(f"generation engine {name!r} is unknown{hint} (expected one of {sorted(ENGINES)})")
-    module, cls = ENGINES[name].split(":")
+    module, cls = ENGINES.get(name).split(":")
     return getattr(importlib.import_module(module), cls)(model, adapter=adapter, **options)

@@ -11,12 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 from tunesafe.errors import TunesafeError
+from tunesafe.evaluation.registry import METRIC_INFO
 from tunesafe.io import atomic_path, read_json
 
-# metric key in a metrics file -> (column title, factor): shares in 0..1 are shown in
-# percent; judge scores on their own scale (HS 1-5, MT-Bench 1-10).
-HEADLINE = {"asr": ("ASR (%)", 100), "harmfulness_score": ("HS", 1), "mmlu": ("MMLU (%)", 100),
-            "mtbench_score": ("MT-B", 1), "rouge1_f1": ("ROUGE-1 F1 (%)", 100), "accuracy": ("Accuracy (%)", 100)}
+# metric key in a metrics file -> (column title, factor), in column order, from the metric
+# registry: shares in 0..1 are shown in percent; judge scores on their own scale (HS 1-5,
+# MT-Bench 1-10).
+HEADLINE = {info.key: (info.title, info.scale) for _, info in METRIC_INFO.items()}
 VARIANT_LABELS = {"original": "Original", "finetuned": "Fine-tuned", "safeinstr": "SafeInstr", "bea": "BEA",
                   "lora": "LoRA", "safelora": "Safe LoRA", "resta": "Resta", "safedelta": "Safe Delta",
                   "safedelta_noscv": "Safe Delta w/o SCV", "lora_safedelta": "LoRA + Safe Delta"}
