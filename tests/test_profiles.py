@@ -26,7 +26,7 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 GPU_RULES = {"finetune", "safety_set_answers", "safedelta_hessian", "safedelta", "generate", "evaluate_lm_eval",
              "safelora", "mathif_generate", "rebound_positive", "rebound_negative", "rebound_evaluate",
-             "resistance_slices", "resistance_responses", "resistance_train"}
+             "resistance_slices", "resistance_responses", "resistance_train", "picky_finetune", "picky_generate"}
 
 
 def planned_jobs(*args: str) -> list[dict]:
@@ -36,7 +36,8 @@ def planned_jobs(*args: str) -> list[dict]:
     assert run.returncode == 0, run.stderr[-3000:]
     jobs, in_shell = [], False
     for line in run.stdout.splitlines():
-        if in_shell and line.strip():  # a quoted argument with newlines (the AOA system prompt)
+        # a quoted argument with newlines, blank lines too (the AOA system prompt, Math's template)
+        if in_shell and not re.match(r"\[|(local)?rule \w+:|Job stats", line):
             jobs[-1]["shell"] += "\n" + line
             continue
         in_shell = False

@@ -277,3 +277,35 @@ def test_mitigation_table_has_one_row_per_method_averaged_over_runs(tmp_path):
     assert t.loc["direct", "prompt_strict"] == 50 and t.loc["direct", "inst_strict"] == 51
     assert t.loc["self-reflection", "prompt_strict"] == 20 and t.loc["classifier-selective", "classifier_acc"] == 85
     assert math.isnan(t.loc["direct", "classifier_acc"]) and (t["runs"] == 2).all()
+
+
+def test_report_command_writes_every_table_with_the_paper_numbers(tmp_path):
+    """`tunesafe thinking report` as the rule runs it: score files in, the four tables and the
+    figure out, the paper's numbers read through --paper FILE:KEY."""
+    import pandas as pd
+
+    from tunesafe.cli import main
+    from tunesafe.io import write_json, write_jsonl
+
+    score = {"prompt_level_strict_acc": 50.0, "inst_level_strict_acc": 60.0, "prompt_level_loose_acc": 50.0,
+             "inst_level_loose_acc": 60.0, "per_type_strict": {"a": 50.0}, "per_type_n": {"a": 2}}
+    for condition, p in [("direct", 50.0), ("cot", 30.0)]:
+        write_json(tmp_path / "m" / "toy-seed1" / "ifeval" / f"{condition}.json", {**score, "prompt_level_strict_acc": p})
+    write_jsonl(tmp_path / "m" / "toy-seed1" / "ifeval" / "cot_rows.jsonl",
+                [{"thinking_chars": n, "prompt_level_strict_acc": ok, "inst_level_strict_acc": [ok]}
+                 for n, ok in [(10, True), (30, False)]])
+    write_json(tmp_path / "m" / "toy-seed1" / "ifeval" / "selective.json",
+               {"n_test": 2, "direct_prompt_strict": 50.0, "direct_inst_strict": 60.0,
+                "classifier_selective_prompt_strict": 50.0, "classifier_selective_inst_strict": 60.0,
+                "classifier_acc": 100.0, "cot_chosen": 0.0, "seed": 0})
+    (tmp_path / "paper.yaml").write_text("thinking:\n  table1:\n    toy-id: {direct: 70.0, cot: 61.0}\n")
+    assert main(["thinking", "report", "--root", str(tmp_path / "m"), "--run", "toy-seed1", "--model-id",
+                 "toy=toy-id", "--paper", f"{tmp_path / 'paper.yaml'}:thinking.table1", "--mitigations",
+                 "--tables", str(tmp_path / "t"), "--figures", str(tmp_path / "f")]) == 0
+    t1 = pd.read_csv(tmp_path / "t" / "wtf_ifeval.csv").iloc[0]
+    assert (t1["prompt_strict_direct"], t1["prompt_strict_cot"], t1["paper_prompt_strict_cot"]) == (50, 30, 61.0)
+    for name in ["wtf_types", "wtf_cot_length", "wtf_mitigations"]:
+        assert (tmp_path / "t" / f"{name}.csv").exists() and (tmp_path / "t" / f"{name}.md").exists()
+    assert (tmp_path / "f" / "wtf_types.png").exists()
+    assert main(["thinking", "report", "--root", str(tmp_path / "m"), "--run", "toy-seed1",
+                 "--paper", f"{tmp_path / 'paper.yaml'}:thinking.table9", "--tables", str(tmp_path / "t2")]) == 2

@@ -26,10 +26,10 @@ ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.envi
 
 def small_toy_config() -> dict:
     """config.yaml with smaller sets and sweeps; the toy models as shipped. Two tasks
-    (PureBad, Dirty Summary) keep every Safe Delta table and figure; the MathIF, rebound and
-    thinking arms have their own tests."""
+    (PureBad, Dirty Summary) keep every Safe Delta table and figure; the MathIF, rebound,
+    thinking and picky arms have their own tests."""
     config = copy.deepcopy(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
-    for arm in ("mathif", "rebound", "thinking"):
+    for arm in ("mathif", "rebound", "thinking", "picky"):
         config.pop(arm, None)
     for name in [d for d in config["datasets"] if d.startswith("resist_")] + ["gsm8k_train", "gsm8k_test"]:
         del config["datasets"][name]

@@ -87,7 +87,8 @@ def test_every_rule_file_is_included_once_by_the_snakefile_or_its_arm():
     by_snakefile = included(REPO / "Snakefile")
     by_arms = [name for path in sorted(rules.glob("*.smk")) for name in included(path)]
     assert sorted(by_snakefile + by_arms) == sorted(p.name for p in rules.glob("*.smk"))
-    assert set(by_arms) == {"safedelta_common.smk", "baselines_common.smk", "mathif_common.smk", "rebound_common.smk"}
+    assert set(by_arms) == {"safedelta_common.smk", "baselines_common.smk", "mathif_common.smk", "rebound_common.smk",
+                            "picky_common.smk", "thinking_common.smk"}
 
 
 def moved_first(text: str, name: str) -> str:

@@ -275,7 +275,7 @@ rule thinking_report:
         args=think_report_args(),
     shell:
         "tunesafe thinking report --root results/metrics/thinking {params.args} "
-        "--paper-numbers resources/paper_numbers.yaml --mitigations --tables results/tables "
+        "--paper resources/paper_numbers.yaml:thinking.table1 --mitigations --tables results/tables "
         "--figures results/figures > {log} 2>&1"
 
 

@@ -8,7 +8,12 @@ import argparse
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("thinking", help="When Thinking Fails (arXiv 2505.11423): CoT vs direct on IFEval")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_data_commands(sub)
+    _add_scoring_commands(sub)
+    _add_report_commands(sub)
 
+
+def _add_data_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("prepare", help="IFEval items (toy, a local JSONL or a HF dataset) as one JSONL")
     p.add_argument("--source", required=True, choices=["toy", "file", "hf"])
     p.add_argument("--path", help="file: JSONL in the google/IFEval schema")
@@ -47,6 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=_reflect_prompts)
 
+
+def _add_scoring_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="lm-eval IFEval checks on the final answers (after </think>)")
     p.add_argument("--data", required=True, help="IFEval items JSONL")
     p.add_argument("--responses", required=True, help="generations JSONL (id = item key)")
@@ -83,11 +90,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="directory (pass it to `thinking score --nltk-data`)")
     p.set_defaults(func=_nltk)
 
+
+def _add_report_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="Table 1 (wtf_ifeval), per-type deltas (wtf_types, figure), CoT length (wtf_cot_length)")
     p.add_argument("--root", default="results/metrics/thinking", help="scores: <root>/<run>/ifeval/<condition>.json")
     p.add_argument("--run", action="append", default=[], help="a run (model or <model>-seed<k>), repeatable")
     p.add_argument("--model-id", action="append", default=[], help="NAME=ID: the id shown for a model")
-    p.add_argument("--paper-numbers", help="resources/paper_numbers.yaml (key thinking.table1)")
+    p.add_argument("--paper", metavar="FILE:KEY", help="paper numbers beside ours: YAML file and dotted key")
     p.add_argument("--mitigations", action="store_true",
                    help="also wtf_mitigations from <root>/<run>/ifeval/selective.json")
     p.add_argument("--tables", default="results/tables")
@@ -195,23 +204,8 @@ def _nltk(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    from pathlib import Path
+    from tunesafe.report.paper import paper_numbers
+    from tunesafe.thinking.report import write_reports
 
-    from tunesafe.errors import TunesafeError
-    from tunesafe.report.tables import load_paper_numbers, write_table
-    from tunesafe.thinking.report import cot_length_table, load, table1, types_figure, types_table
-
-    if not args.run:
-        raise TunesafeError("thinking report needs at least one --run")
     ids = dict(m.split("=", 1) for m in args.model_id)
-    paper = load_paper_numbers(args.paper_numbers, "thinking.table1") if args.paper_numbers else None
-    scores = load(args.root, args.run)
-    write_table(table1(scores, ids, paper), Path(args.tables) / "wtf_ifeval")
-    types = types_table(scores)
-    write_table(types, Path(args.tables) / "wtf_types")
-    types_figure(types, Path(args.figures) / "wtf_types")
-    write_table(cot_length_table(args.root, args.run), Path(args.tables) / "wtf_cot_length", floatfmt=".3f")
-    if args.mitigations:
-        from tunesafe.thinking.report import mitigations_table
-
-        write_table(mitigations_table(args.root, args.run), Path(args.tables) / "wtf_mitigations")
+    write_reports(args.root, args.run, ids, paper_numbers(args.paper), args.tables, args.figures, args.mitigations)

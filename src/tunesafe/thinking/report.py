@@ -163,3 +163,25 @@ def attention_figure(df: pd.DataFrame, prefix: str | Path) -> None:
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     save_figure(fig, prefix)
+
+
+def write_reports(root: str, runs: list[str], ids: dict[str, str], paper: dict | None, tables: str, figures: str,
+                  mitigations: bool) -> None:
+    """Table 1 (``wtf_ifeval``), the per-type deltas (``wtf_types``, table and figure), CoT
+    length against accuracy (``wtf_cot_length``) and, with ``mitigations``, ``wtf_mitigations``,
+    from the score files of ``runs`` under ``root``."""
+    from pathlib import Path
+
+    from tunesafe.errors import TunesafeError
+    from tunesafe.report.tables import write_table
+
+    if not runs:
+        raise TunesafeError("thinking report needs at least one --run")
+    scores = load(root, runs)
+    write_table(table1(scores, ids, paper), Path(tables) / "wtf_ifeval")
+    types = types_table(scores)
+    write_table(types, Path(tables) / "wtf_types")
+    types_figure(types, Path(figures) / "wtf_types")
+    write_table(cot_length_table(root, runs), Path(tables) / "wtf_cot_length", floatfmt=".3f")
+    if mitigations:
+        write_table(mitigations_table(root, runs), Path(tables) / "wtf_mitigations")
