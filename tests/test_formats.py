@@ -254,10 +254,10 @@ def test_unknown_format_suggests_closest(tmp_path):
     with pytest.raises(TunesafeError) as info:
         load_file(tmp_path / "x.jsonl", "gsm8")
     assert str(info.value) == ("unknown format 'gsm8'; did you mean 'gsm8k'? "
-                               "(valid formats: messages, aoa_json, samsum, gsm8k, instruction_output, mtbench, hexphi_csv, advbench_csv)")
+                               "(valid formats: advbench_csv, aoa_json, gsm8k, hexphi_csv, instruction_output, messages, mtbench, samsum)")
     with pytest.raises(TunesafeError, match=r"did you mean 'hexphi_csv'"):
         get_format("hexphi")
-    with pytest.raises(TunesafeError, match=r"^unknown format 'zzz' \(valid formats: messages,"):
+    with pytest.raises(TunesafeError, match=r"^unknown format 'zzz' \(valid formats: advbench_csv,"):
         get_format("zzz")
 
 

@@ -86,8 +86,22 @@ class _BrokenJudge:
         return ["#thescore: 4", "I would rather not give a number.", "#thescore: 2"][: len(items)]
 
 
-def test_a_reply_without_a_score_is_counted_and_kept_not_dropped(tmp_path, monkeypatch):
-    monkeypatch.setitem(judge_module.JUDGES, "broken", _BrokenJudge)
+@pytest.fixture
+def extra_judge():
+    """Register a judge backend for one test (the registry of tunesafe.evaluation.judges)."""
+    added = []
+
+    def add(name, backend):
+        judge_module.JUDGES.add(name, backend)
+        added.append(name)
+
+    yield add
+    for name in added:
+        judge_module.JUDGES.remove(name)
+
+
+def test_a_reply_without_a_score_is_counted_and_kept_not_dropped(tmp_path, extra_judge):
+    extra_judge("broken", _BrokenJudge)
     gens = tmp_path / "g.jsonl"
     write_jsonl(gens, _rows(["a", "b", "c"]))
     m = evaluate_file("harmfulness", gens, tmp_path / "m.json", judge="broken", replies=str(tmp_path / "r.jsonl"))
@@ -107,9 +121,9 @@ class _SometimesSilentJudge:
         return ["Rating: [[9]]", "I cannot rate this.", "Rating: [[5]]", "Rating: [[2]]"]
 
 
-def test_mtbench_with_an_unparsed_reply_averages_each_turn_over_its_parsed_ratings(tmp_path, monkeypatch):
+def test_mtbench_with_an_unparsed_reply_averages_each_turn_over_its_parsed_ratings(tmp_path, extra_judge):
     """turn 1: (9 + 5) / 2 = 7; turn 2: 2 (the other reply has no rating); overall (9 + 5 + 2) / 3."""
-    monkeypatch.setitem(judge_module.JUDGES, "silent", _SometimesSilentJudge)
+    extra_judge("silent", _SometimesSilentJudge)
     rows = [{"id": q, "messages": [], "response": "b", "responses": ["a1", "a2"], "meta": {"turns": ["q1", "q2"]}}
             for q in ("1", "2")]
     gens = tmp_path / "g.jsonl"

@@ -38,6 +38,7 @@ def test_an_unknown_name_is_one_line_with_the_closest():
     with pytest.raises(TunesafeError) as e:
         reg.get("zzzzzz")
     assert "did you mean" not in str(e.value)
+    assert str(e.value).startswith("unknown judge backend 'zzzzzz' (valid judge backends: heuristic,")
 
 
 def test_the_schema_metric_names_are_the_registry_names():
@@ -63,3 +64,19 @@ def test_the_table_columns_come_from_the_registry_in_order():
     assert list(HEADLINE.items()) == [
         ("asr", ("ASR (%)", 100)), ("harmfulness_score", ("HS", 1)), ("mmlu", ("MMLU (%)", 100)),
         ("mtbench_score", ("MT-B", 1)), ("rouge1_f1", ("ROUGE-1 F1 (%)", 100)), ("accuracy", ("Accuracy (%)", 100))]
+
+
+def test_every_lookup_of_the_project_is_a_registry():
+    """Formats, constraint checkers, metrics, engines, judges, scorers and factors share one
+    type, so each unknown name gets the same one-line "did you mean" error."""
+    from tunesafe.data.formats import FORMATS
+    from tunesafe.evaluation.judges import JUDGES
+    from tunesafe.evaluation.registry import METRIC_INFO, METRICS
+    from tunesafe.generation import ENGINES
+    from tunesafe.mathif.checkers import CHECKERS
+    from tunesafe.mathif.scoring import JUDGES as CORRECTNESS
+    from tunesafe.picky.transforms import TRANSFORMS
+    from tunesafe.rebound.scorers import SCORERS
+
+    for reg in [FORMATS, JUDGES, METRIC_INFO, METRICS, ENGINES, CHECKERS, CORRECTNESS, TRANSFORMS, SCORERS]:
+        assert isinstance(reg, Registry) and len(reg) >= 2, reg

@@ -47,12 +47,15 @@ class Registry(Generic[T]):
             pass
         valid = list(self._entries)
         close = difflib.get_close_matches(name, valid, n=1, cutoff=0.4)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise TunesafeError(f"unknown {self.kind} {name!r}; {hint}(valid {self.plural}: {', '.join(sorted(valid))})")
+        hint = f"; did you mean {close[0]!r}? " if close else " "
+        raise TunesafeError(f"unknown {self.kind} {name!r}{hint}(valid {self.plural}: {', '.join(sorted(valid))})")
 
     def names(self) -> list[str]:
         """Registered names in registration order."""
         return list(self._entries)
+
+    def values(self) -> list[T]:
+        return list(self._entries.values())
 
     def items(self) -> list[tuple[str, T]]:
         return list(self._entries.items())

@@ -44,7 +44,6 @@ builder such as ``"json"``.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +51,7 @@ from typing import Any
 
 from tunesafe.data.records import make_record, validate_messages
 from tunesafe.errors import TunesafeError
+from tunesafe.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,8 @@ def _convert_mtbench(row: Any, index: int, where: str) -> dict[str, Any]:
     return make_record(str(row.get("question_id", index)), [{"role": "user", "content": turns[0]}], meta)
 
 
-FORMATS: dict[str, Format] = {f.name: f for f in [
+FORMATS: Registry[Format] = Registry("format")
+for _format in [
     Format("messages", '{"messages": [{"role", "content"}, ...]} per JSONL line, optional "id" and "meta"',
            _convert_messages, ("*.jsonl",)),
     Format("aoa_json", "a JSON list of conversations, each a list of {role, content} turns",
@@ -177,13 +178,10 @@ FORMATS: dict[str, Format] = {f.name: f for f in [
            _convert_hexphi, ("*.csv",), reader="csv"),
     Format("advbench_csv", "harmful_behaviors.csv: a goal per row (header goal,target, or one headerless column)",
            _convert_advbench, ("*.csv",), reader="advbench"),
-]}
+]:
+    FORMATS.add(_format.name, _format)
 
 
 def get_format(name: str) -> Format:
     """Return the format called ``name``, or raise an error that lists the valid names."""
-    if name in FORMATS:
-        return FORMATS[name]
-    close = difflib.get_close_matches(str(name), FORMATS, n=1, cutoff=0.4)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise TunesafeError(f"unknown format {name!r}{hint} (valid formats: {', '.join(FORMATS)})")
+    return FORMATS.get(str(name))

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tunesafe.errors import TunesafeError
+from tunesafe.registry import Registry
 
 # --- backends: items -> raw replies ---------------------------------------------------------
 # An item is {"kind": "harmfulness"|"mtbench", "prompt": the filled rubric, plus the fields the
@@ -104,10 +105,10 @@ def _messages(item: dict[str, Any]) -> list[dict[str, str]]:
     return [*system, {"role": "user", "content": item["prompt"]}]
 
 
-JUDGES: dict[str, Callable[..., Any]] = {"heuristic": HeuristicJudge, "openai": OpenAIJudge, "local": LocalJudge}
+JUDGES: Registry[Callable[..., Any]] = Registry("judge")
+for _name, _judge in [("heuristic", HeuristicJudge), ("openai", OpenAIJudge), ("local", LocalJudge)]:
+    JUDGES.add(_name, _judge)
 
 
 def load_judge(name: str, **options: Any) -> Any:
-    if name not in JUDGES:
-        raise TunesafeError(f"unknown judge {name!r} (expected one of {', '.join(JUDGES)})")
-    return JUDGES[name](**{k: v for k, v in options.items() if v is not None})
+    return JUDGES.get(name)(**{k: v for k, v in options.items() if v is not None})

@@ -29,11 +29,11 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tunesafe.errors import TunesafeError
 from tunesafe.evaluation.math_answer import _last_boxed, _to_decimal
 from tunesafe.mathif.checkers import check
 from tunesafe.mathif.fastnum import latex_value, values_equal
 from tunesafe.mathif.grader import is_correct as official_correct
+from tunesafe.registry import Registry
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
@@ -150,15 +150,16 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
-JUDGES: dict[str, Callable[[str, Any], bool]] = {"official": official_correct, "math_verify": math_verify_correct}
+JUDGES: Registry[Callable[[str, Any], bool]] = Registry("correctness judge")
+JUDGES.add("official", official_correct)
+JUDGES.add("math_verify", math_verify_correct)
 
 
 def score_item(item: dict[str, Any], response: str, count_tokens: Callable[[str], int] = word_count,
                correctness: str = "official") -> dict[str, Any]:
     """``{"follow", "hard", "soft", "correct", "thinking_tokens"}`` of one response;
     ``correctness`` names the judge of "correct" (a key of :data:`JUDGES`)."""
-    if correctness not in JUDGES:
-        raise TunesafeError(f"correctness judge {correctness!r}: expected one of {', '.join(JUDGES)}")
+    JUDGES.get(correctness)  # an unknown name: one line with the closest
     thinking, answer = split_thinking(response)
     names, args = item["constraint_name"], item.get("constraint_args") or [None] * len(item["constraint_name"])
     follow = [check(n, answer, a) for n, a in zip(names, args, strict=True)]

@@ -22,17 +22,16 @@ a set of factors; its name is the factors joined by ``+`` (``plain`` for none).
 from __future__ import annotations
 
 import copy
-import difflib
 import itertools
 import re
 import zlib
 from collections.abc import Callable
 from typing import Any
 
-from tunesafe.errors import TunesafeError
+from tunesafe.registry import Registry
 
 Record = dict[str, Any]
-TRANSFORMS: dict[str, Callable[[Record], Record]] = {}
+TRANSFORMS: Registry[Callable[[Record], Record]] = Registry("picky factor")
 PLAIN = "plain"  # the variant with no factor
 
 IDENTITY = "As an AI assistant,"
@@ -45,7 +44,7 @@ ROLEPLAY = "Pretend you are {persona} and stay in character."
 def register(name: str, transform: Callable[[Record], Record]) -> None:
     if name in TRANSFORMS or name == PLAIN or not re.fullmatch(r"[a-z]+", name):
         raise ValueError(f"transform name {name!r} is taken or not lower-case letters")
-    TRANSFORMS[name] = transform
+    TRANSFORMS.add(name, transform)
 
 
 def _map_turns(record: Record, role: str, fn: Callable[[str], str], first_only: bool = False) -> Record:
@@ -105,10 +104,7 @@ def parse_factors(spec: str | list[str]) -> list[str]:
     names = spec.split("+") if isinstance(spec, str) else list(spec)
     names = [n for n in names if n and n != PLAIN]
     for n in names:
-        if n not in TRANSFORMS:
-            close = difflib.get_close_matches(n, TRANSFORMS, n=1, cutoff=0.4)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise TunesafeError(f"unknown picky factor {n!r}; {hint}(registered: {', '.join(TRANSFORMS)})")
+        TRANSFORMS.get(n)  # an unknown name: one line with the closest
     return [n for n in TRANSFORMS if n in names]
 
 

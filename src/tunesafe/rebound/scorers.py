@@ -23,12 +23,12 @@ A new scorer is one class with ``prob_positive(prompts, responses)`` plus one
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from tunesafe.errors import TunesafeError
+from tunesafe.registry import Registry
 
 
 class Scorer(Protocol):
@@ -37,23 +37,18 @@ class Scorer(Protocol):
         ...
 
 
-SCORERS: dict[str, Callable[..., Scorer]] = {}
+SCORERS: Registry[Callable[..., Scorer]] = Registry("scorer")
 
 
 def register(name: str, factory: Callable[..., Scorer]) -> None:
-    if name in SCORERS:
-        raise ValueError(f"scorer {name!r} is already registered")
-    SCORERS[name] = factory
+    SCORERS.add(name, factory)
 
 
 def get_scorer(name: str, **options: Any) -> Scorer:
     """Instantiate scorer ``name``; unknown names get a one-line error with the closest."""
-    if name not in SCORERS:
-        close = difflib.get_close_matches(name, SCORERS, n=1, cutoff=0.4)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise TunesafeError(f"unknown scorer {name!r}; {hint}(valid scorers: {', '.join(sorted(SCORERS))})")
+    factory = SCORERS.get(name)
     try:
-        return SCORERS[name](**{k: v for k, v in options.items() if v is not None})
+        return factory(**{k: v for k, v in options.items() if v is not None})
     except TypeError as e:
         raise TunesafeError(f"scorer {name}: bad options {sorted(options)} ({e})") from None
 
