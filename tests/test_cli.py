@@ -179,9 +179,9 @@ def test_numeric_arguments_are_checked_before_any_loading(tmp_path):
     line = _one_line_error(run("train", "sft", "--model", "/nonexist", "--data", _prompts(tmp_path),
                                "--save-at", f"0:{tmp_path / 's'}", "--out", tmp_path / "ft"))
     assert line == f"tunesafe train: error: --save-at {tmp_path / 's'}: fraction 0: expected a value in (0, 1]"
-    line = _one_line_error(run("rebound", "resistance-table", "--root", tmp_path, "--cell", "toy:alignment",
+    line = _one_line_error(run("report", "resistance", "--root", tmp_path, "--cell", "toy:alignment",
                                "--tail", "1.5", "--out", tmp_path / "t"))
-    assert line == "tunesafe rebound: error: --tail 1.5: expected a value in [0, 1]"
+    assert line == "tunesafe report: error: --tail 1.5: expected a value in [0, 1]"
 
 
 def test_check_range_bounds():

@@ -280,7 +280,7 @@ def test_mitigation_table_has_one_row_per_method_averaged_over_runs(tmp_path):
 
 
 def test_report_command_writes_every_table_with_the_paper_numbers(tmp_path):
-    """`tunesafe thinking report` as the rule runs it: score files in, the four tables and the
+    """`tunesafe report thinking` as the rule runs it: score files in, the four tables and the
     figure out, the paper's numbers read through --paper FILE:KEY."""
     import pandas as pd
 
@@ -299,7 +299,7 @@ def test_report_command_writes_every_table_with_the_paper_numbers(tmp_path):
                 "classifier_selective_prompt_strict": 50.0, "classifier_selective_inst_strict": 60.0,
                 "classifier_acc": 100.0, "cot_chosen": 0.0, "seed": 0})
     (tmp_path / "paper.yaml").write_text("thinking:\n  table1:\n    toy-id: {direct: 70.0, cot: 61.0}\n")
-    assert main(["thinking", "report", "--root", str(tmp_path / "m"), "--run", "toy-seed1", "--model-id",
+    assert main(["report", "thinking", "--root", str(tmp_path / "m"), "--run", "toy-seed1", "--model-id",
                  "toy=toy-id", "--paper", f"{tmp_path / 'paper.yaml'}:thinking.table1", "--mitigations",
                  "--tables", str(tmp_path / "t"), "--figures", str(tmp_path / "f")]) == 0
     t1 = pd.read_csv(tmp_path / "t" / "wtf_ifeval.csv").iloc[0]
@@ -307,5 +307,5 @@ def test_report_command_writes_every_table_with_the_paper_numbers(tmp_path):
     for name in ["wtf_types", "wtf_cot_length", "wtf_mitigations"]:
         assert (tmp_path / "t" / f"{name}.csv").exists() and (tmp_path / "t" / f"{name}.md").exists()
     assert (tmp_path / "f" / "wtf_types.png").exists()
-    assert main(["thinking", "report", "--root", str(tmp_path / "m"), "--run", "toy-seed1",
+    assert main(["report", "thinking", "--root", str(tmp_path / "m"), "--run", "toy-seed1",
                  "--paper", f"{tmp_path / 'paper.yaml'}:thinking.table9", "--tables", str(tmp_path / "t2")]) == 2

@@ -294,6 +294,6 @@ rule picky_table:
         seeds=" ".join(str(s) for s in PK_SEEDS),
         metrics=" ".join(PK_METRICS),
     shell:
-        "tunesafe picky table --root results/picky/metrics {params.cells} --variants {params.variants} "
+        "tunesafe report picky --root results/picky/metrics {params.cells} --variants {params.variants} "
         "--seeds {params.seeds} --metrics {params.metrics} {params.rms} --out-factors results/tables/picky_factors "
         "--out-rm results/tables/picky_rm --figure results/figures/picky_rm_safety > {log} 2>&1"

@@ -306,7 +306,7 @@ rule rebound_table:
         epsilon=RB.get("kl_epsilon", 0.01),
         factors=rb_factor_args(),
     shell:
-        "tunesafe rebound table --metrics {input} --epsilon {params.epsilon} "
+        "tunesafe report rebound --metrics {input} --epsilon {params.epsilon} "
         "--paper resources/paper_numbers.yaml:resist_alignment.rebound_table3 --out results/tables/rebound "
         "--figures results/figures/rebound {params.factors} > {log} 2>&1"
 
@@ -448,5 +448,5 @@ rule resistance_table:
         cells=" ".join(f"--cell {c}" for c in rs_cells()),
         tail=RS.get("tail", 0.1),
     shell:
-        "tunesafe rebound resistance-table --root results/rebound/resistance {params.cells} "
+        "tunesafe report resistance --root results/rebound/resistance {params.cells} "
         "--tail {params.tail} --paper resources/paper_numbers.yaml:resist_alignment.resistance --out results/tables/resistance > {log} 2>&1"

@@ -274,7 +274,7 @@ rule thinking_report:
     params:
         args=think_report_args(),
     shell:
-        "tunesafe thinking report --root results/metrics/thinking {params.args} "
+        "tunesafe report thinking --root results/metrics/thinking {params.args} "
         "--paper resources/paper_numbers.yaml:thinking.table1 --mitigations --tables results/tables "
         "--figures results/figures > {log} 2>&1"
 
@@ -334,5 +334,5 @@ rule thinking_attention_report:
     conda:
         ENV
     shell:
-        "tunesafe thinking attention-report --inputs {input} --tables results/tables "
+        "tunesafe report thinking-attention --inputs {input} --tables results/tables "
         "--figures results/figures > {log} 2>&1"

@@ -6,7 +6,7 @@ MathIF arm's commands (arXiv 2505.14810), all parsed here, the work in this pack
 - ``tunesafe evaluate mathif``: HAcc, SAcc and correctness (:mod:`.evaluate`), added to the
   evaluate group by :func:`add_evaluate_command`;
 - ``tunesafe report mathif``: Tables 3 and 6 and the breakdown figures (:mod:`.tables`),
-  added to the report group by :func:`add_report_command`.
+  added to the report group by :func:`add_report_commands`.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def add_evaluate_command(metrics: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_evaluate)
 
 
-def add_report_command(sub: argparse._SubParsersAction) -> None:
+def add_report_commands(sub: argparse._SubParsersAction) -> None:
     """``tunesafe report mathif``: the MathIF tables and figures, in the report group."""
     p = sub.add_parser("mathif", help="MathIF: Table 3, Table 6 and the breakdown figures")
     p.add_argument("--root", default="results/metrics/mathif", help="scores: <root>/<model>/<setting>.json")

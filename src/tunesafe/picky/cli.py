@@ -58,7 +58,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=commands.rm_score)
 
-    p = sub.add_parser("table", help="picky_factors and picky_rm tables and the RM-vs-safety figure")
+
+def add_report_commands(sub: argparse._SubParsersAction) -> None:
+    """`tunesafe report picky`: the arm's tables and figure."""
+    from tunesafe.picky import commands
+
+    p = sub.add_parser("picky", help="picky_factors and picky_rm tables and the RM-vs-safety figure")
     p.add_argument("--root", required=True, help="<root>/<model>/{before,<domain>/<variant>}/seed<s>/<metric>.json")
     p.add_argument("--cell", action="append", required=True, metavar="MODEL:DOMAIN")
     p.add_argument("--variants", nargs="+", required=True)

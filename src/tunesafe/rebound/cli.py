@@ -60,16 +60,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--generations-dir", required=True, help="output: <dir>/pos<P>_neg<N>_seed<S>.jsonl")
     p.set_defaults(func=_grid)
 
-    p = sub.add_parser("table", help="rebound grid table with Table 3's KL measure, and one figure per task")
-    p.add_argument("--metrics", nargs="+", required=True, help="per-cell metrics JSON files")
-    p.add_argument("--epsilon", type=float, default=0.01)
-    p.add_argument("--paper", metavar="FILE:KEY", help="paper numbers beside ours: YAML file and dotted key")
-    p.add_argument("--out", required=True, help="table prefix: <out>.csv and <out>.md")
-    p.add_argument("--figures", required=True, help="figure prefix: <figures>_<task>.{pdf,png}")
-    p.add_argument("--factor", action="append", default=[], metavar="NAME=MODEL,MODEL,...",
-                   help="also draw <figures>_<NAME>_<task>.{pdf,png}: one curve per model")
-    p.set_defaults(func=_table)
-
 
 def _add_resistance_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("alignment-data", help="training records and held-out prompts of a resistance alignment set")
@@ -92,7 +82,20 @@ def _add_resistance_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=_as_records)
 
-    p = sub.add_parser("resistance-table", help="forward vs inverse final training loss (Table 1)")
+
+def add_report_commands(sub: argparse._SubParsersAction) -> None:
+    """`tunesafe report rebound` and `tunesafe report resistance` (the arm's tables and figures)."""
+    p = sub.add_parser("rebound", help="rebound grid table with Table 3's KL measure, and one figure per task")
+    p.add_argument("--metrics", nargs="+", required=True, help="per-cell metrics JSON files")
+    p.add_argument("--epsilon", type=float, default=0.01)
+    p.add_argument("--paper", metavar="FILE:KEY", help="paper numbers beside ours: YAML file and dotted key")
+    p.add_argument("--out", required=True, help="table prefix: <out>.csv and <out>.md")
+    p.add_argument("--figures", required=True, help="figure prefix: <figures>_<task>.{pdf,png}")
+    p.add_argument("--factor", action="append", default=[], metavar="NAME=MODEL,MODEL,...",
+                   help="also draw <figures>_<NAME>_<task>.{pdf,png}: one curve per model")
+    p.set_defaults(func=_table)
+
+    p = sub.add_parser("resistance", help="forward vs inverse final training loss (Table 1)")
     p.add_argument("--root", required=True, help="<root>/<model>/<dataset>/<direction>_<i>_<j>.json")
     p.add_argument("--cell", action="append", required=True, metavar="MODEL:DATASET")
     p.add_argument("--tail", type=float, default=0.1, help="final loss = mean over this last share of steps")

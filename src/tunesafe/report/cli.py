@@ -1,9 +1,10 @@
 """``tunesafe report``: every table and figure of the study.
 
 ``tunesafe report table`` (one row per task and model variant, one column per headline
-metric) is shared by the arms; each arm adds its own report commands from its ``cli.py``
-(Safe Delta: ``sweep``, ``asr-vs-size``, ``pareto``, ``time-cost``; MathIF: ``mathif``),
-whose work is in the arm's package.
+metric) is shared by the arms; each arm of :data:`ARMS` adds its own report commands from
+its ``cli.py`` (``add_report_commands``; Safe Delta: ``sweep``, ``asr-vs-size``, ``pareto``,
+``time-cost``; MathIF: ``mathif``; rebound: ``rebound``, ``resistance``; Picky: ``picky``;
+When Thinking Fails: ``thinking``, ``thinking-attention``), whose work is in the arm's package.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output prefix: writes <out>.csv and <out>.md")
     p.set_defaults(func=_table)
 
-    from tunesafe.mathif.cli import add_report_command
-    from tunesafe.safedelta.cli import add_report_commands
+    import importlib
 
-    add_report_commands(sub)  # the arms' tables and figures
-    add_report_command(sub)
+    for arm in ARMS:  # each arm's tables and figures, parsed in the arm's cli.py
+        importlib.import_module(f"tunesafe.{arm}.cli").add_report_commands(sub)
+
+
+ARMS = ("safedelta", "mathif", "rebound", "picky", "thinking")
 
 
 def task_specs(specs: list[str]) -> dict[str, list[str]]:

@@ -10,7 +10,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_data_commands(sub)
     _add_scoring_commands(sub)
-    _add_report_commands(sub)
 
 
 def _add_data_commands(sub: argparse._SubParsersAction) -> None:
@@ -71,12 +70,6 @@ def _add_scoring_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="per-item betas JSON")
     p.set_defaults(func=_attention)
 
-    p = sub.add_parser("attention-report", help="beta drop per layer (all, CoT fixes, CoT breaks): table + figure")
-    p.add_argument("--inputs", nargs="+", required=True, help="per-item betas JSON of every run")
-    p.add_argument("--tables", default="results/tables")
-    p.add_argument("--figures", default="results/figures")
-    p.set_defaults(func=_attention_report)
-
     p = sub.add_parser("selective", help="classifier-selective reasoning on the held-out half (Sec. 6)")
     p.add_argument("--data", required=True, help="IFEval items JSONL")
     p.add_argument("--rows", nargs=2, required=True, metavar=("DIRECT", "COT"), help="per-item score rows")
@@ -91,8 +84,15 @@ def _add_scoring_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_nltk)
 
 
-def _add_report_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="Table 1 (wtf_ifeval), per-type deltas (wtf_types, figure), CoT length (wtf_cot_length)")
+def add_report_commands(sub: argparse._SubParsersAction) -> None:
+    """`tunesafe report thinking` and `tunesafe report thinking-attention`."""
+    p = sub.add_parser("thinking-attention", help="beta drop per layer (all, CoT fixes, CoT breaks): table + figure")
+    p.add_argument("--inputs", nargs="+", required=True, help="per-item betas JSON of every run")
+    p.add_argument("--tables", default="results/tables")
+    p.add_argument("--figures", default="results/figures")
+    p.set_defaults(func=_attention_report)
+
+    p = sub.add_parser("thinking", help="Table 1 (wtf_ifeval), per-type deltas (wtf_types, figure), CoT length (wtf_cot_length)")
     p.add_argument("--root", default="results/metrics/thinking", help="scores: <root>/<run>/ifeval/<condition>.json")
     p.add_argument("--run", action="append", default=[], help="a run (model or <model>-seed<k>), repeatable")
     p.add_argument("--model-id", action="append", default=[], help="NAME=ID: the id shown for a model")

@@ -176,7 +176,7 @@ def write_reports(root: str, runs: list[str], ids: dict[str, str], paper: dict |
     from tunesafe.report.tables import write_table
 
     if not runs:
-        raise TunesafeError("thinking report needs at least one --run")
+        raise TunesafeError("report thinking needs at least one --run")
     scores = load(root, runs)
     write_table(table1(scores, ids, paper), Path(tables) / "wtf_ifeval")
     types = types_table(scores)
