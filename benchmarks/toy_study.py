@@ -17,7 +17,9 @@ same machine in the same run, the fixed cost of one process of each kind:
 - ``lm_eval``: the same plus importing lm-evaluation-harness.
 
 Each stage's fixed time is its job count times the median fixed cost of its kind (median of
-five); its work time is the rest of its measured wall time. This is a model, not a trace:
+five); its work time is the rest of its measured wall time. When the run had the process
+server (config ``process_server``; its log lists the jobs it ran as forks), a served job
+pays only the ``light`` cost (its small client), so every stage is counted as ``light``. This is a model, not a trace:
 a job's real start-up can differ (a LoRA job imports peft too), but it shows where the
 wall time goes and whether a change removed processes or work.
 """
@@ -79,9 +81,17 @@ def kind(stage: str) -> str:
     return "light" if stage in LIGHT_STAGES else "lm_eval" if stage in LM_EVAL_STAGES else "torch"
 
 
+def served(work: Path) -> bool:
+    log = work / "results" / "logs" / "process_server.log"
+    return log.is_file() and any(line.startswith("job ") for line in log.read_text().splitlines())
+
+
 def report(work: Path, wall: float | None, cores: int) -> None:
     df = load(work / "results" / "benchmarks")
     fixed = fixed_costs(work)
+    if served(work):
+        print("jobs ran as forks of the process server: each pays the light cost only")
+        fixed = dict.fromkeys(fixed, fixed["light"]) | {"server start-up (once)": fixed["torch"]}
     print("fixed cost of one process: " + ", ".join(f"{k} {v:.2f} s" for k, v in fixed.items()))
     by_stage = df.groupby("stage")["seconds"].agg(["count", "sum"]).sort_values("sum", ascending=False)
     total = by_stage["sum"].sum()
