@@ -27,22 +27,12 @@ from typing import Any
 from tunesafe.picky.metrics import pair_accuracy, separation
 from tunesafe.picky.pairs import Pair, benign_pairs, pair_record
 from tunesafe.picky.transforms import apply
-from tunesafe.rebound.scorers import SCORERS, Scorer, get_scorer, register
+from tunesafe.rebound.scorers import SCORERS, Scorer, get_scorer, load_scalar_head, register
 
 
 class RewardModelScorer:
     def __init__(self, model: str, batch_size: int = 8, max_length: int = 2048):
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        if self.tokenizer.pad_token_id is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
-        self.model = AutoModelForSequenceClassification.from_pretrained(model, num_labels=1, dtype=dtype).to(self.device)
-        if self.model.config.pad_token_id is None:  # the reward is read at the last non-pad token
-            self.model.config.pad_token_id = self.tokenizer.pad_token_id
+        self.tokenizer, self.model, self.device = load_scalar_head(model)
         self.model.eval()
         self.batch_size, self.max_length = int(batch_size), int(max_length)
 

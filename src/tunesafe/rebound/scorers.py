@@ -87,19 +87,28 @@ class SentimentPipelineScorer:
         return out
 
 
+def load_scalar_head(model: str) -> tuple[Any, Any, str]:
+    """(tokenizer, model, device) of a one-output sequence-classification model (a cost or
+    reward model), bf16 on GPU. Without a pad token the tokenizer pads with EOS, and the model
+    is told that id: transformers reads the score at the last non-pad token, so batches > 1
+    fail otherwise."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    head = AutoModelForSequenceClassification.from_pretrained(model, num_labels=1, dtype=dtype).to(device)
+    if head.config.pad_token_id is None:
+        head.config.pad_token_id = tokenizer.pad_token_id
+    return tokenizer, head, device
+
+
 class SafetyCostScorer:
     def __init__(self, model: str, threshold: float = 0.0, batch_size: int = 8):
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        if self.tokenizer.pad_token_id is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
-        self.model = AutoModelForSequenceClassification.from_pretrained(model, num_labels=1, dtype=dtype).to(self.device)
-        if self.model.config.pad_token_id is None:  # else batches > 1 fail: the cost is read at the last non-pad token
-            self.model.config.pad_token_id = self.tokenizer.pad_token_id
+        self.tokenizer, self.model, self.device = load_scalar_head(model)
         self.model.eval()
         self.threshold, self.batch_size = threshold, batch_size
 
