@@ -83,3 +83,19 @@ def test_sweep_table_and_figure_from_hand_made_scores(tmp_path):
     assert len(budget_table(root, ["a"], [8])) == 2  # no intervention asked: no such row
     with pytest.raises(TunesafeError, match="budget_16"):
         budget_table(root, ["a"], [16])
+
+
+def test_workflow_plans_one_generation_per_budget_and_refuses_a_budget_without_answer_room(tmp_path):
+    from test_workflow_config import dry_run, toy_config, workdir
+
+    work = workdir(tmp_path)
+    config = toy_config()
+    config["mathif"].update(budgets=[7, 9], budget_models=["toy_reasoning"])
+    run = dry_run(work, config, "-p", "results/tables/mathif_budget.csv", quiet=False)
+    assert run.returncode == 0, run.stderr
+    for b in (7, 9):
+        assert f"--thinking-budget {b} " in run.stdout
+        assert f"results/generations/mathif/toy_reasoning/budget_{b}.jsonl" in run.stdout
+    config["mathif"]["budgets"] = [config["mathif"]["sampling"]["max_new_tokens"]]
+    run = dry_run(work, config)
+    assert run.returncode != 0 and "config error: mathif.budgets: 160 is not below" in run.stdout + run.stderr
