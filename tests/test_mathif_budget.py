@@ -99,3 +99,26 @@ def test_workflow_plans_one_generation_per_budget_and_refuses_a_budget_without_a
     config["mathif"]["budgets"] = [config["mathif"]["sampling"]["max_new_tokens"]]
     run = dry_run(work, config)
     assert run.returncode != 0 and "config error: mathif.budgets: 160 is not below" in run.stdout + run.stderr
+
+
+def test_toy_reasoning_data_shows_every_toy_constraint_met_often_enough_to_learn():
+    """The toy config's reasoning data (mathif.toy_reasoning n, seed) holds >= 200 answers that
+    meet each toy constraint type, by the official checkers (not the generator's labels):
+    with 1000 records (~85-130 per type) the toy reasoning model followed almost nothing."""
+    from pathlib import Path
+
+    import yaml
+
+    from tunesafe.mathif.scoring import score_item
+    from tunesafe.mathif.toy import TOY_CONSTRAINTS, reasoning_records
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())
+    toy = config["mathif"]["toy_reasoning"]
+    met = dict.fromkeys(TOY_CONSTRAINTS, 0)
+    for r in reasoning_records(toy["n"], toy["seed"], toy["wait_share"]):
+        m = r["meta"]
+        if m["constraints"]:
+            item = {"question": "", "answer": "0", "constraint_name": m["constraints"], "constraint_args": m["args"]}
+            for name, ok in zip(m["constraints"], score_item(item, r["messages"][1]["content"])["follow"], strict=True):
+                met[name] += ok
+    assert min(met.values()) >= 200, met
