@@ -24,6 +24,26 @@ def test_prefix_closes_an_open_thinking_and_cuts_a_closed_one():
     assert forced_prefix("<think> a </think> The answer is 3.") == "<think> a </think>\n\n"
 
 
+class _Recorder:
+    """An Engine that answers from a script and records each call's budget and prefixes."""
+
+    def __init__(self, first):
+        self.first, self.calls = first, []
+
+    def generate(self, prompts, sampling, prefixes=None):
+        self.calls.append((sampling.max_new_tokens, prefixes))
+        return self.first if prefixes is None else [f"A{i}" for i in range(len(prompts))]
+
+
+def test_two_passes_split_max_new_tokens_and_a_closed_thinking_is_answered_again():
+    """The engine-agnostic path the vLLM engine takes: pass 1 capped at the budget, pass 2
+    continues the forced prefixes with the tokens left."""
+    engine = _Recorder(["<think> x y", "<think> x </think> early answer"])
+    out = budget_forced(engine, [[{"role": "user", "content": "q"}]] * 2, GREEDY, budget=4)
+    assert engine.calls == [(4, None), (10, ["<think> x y\n</think>\n\n", "<think> x </think>\n\n"])]
+    assert out == ["<think> x y\n</think>\n\nA0", "<think> x </think>\n\nA1"]
+
+
 def test_hf_thinking_is_cut_at_the_budget_and_the_tag_appended(tiny_model_dir):
     """The response starts with the model's own first 5 greedy tokens (a run capped at 5 new
     tokens), then </think>, then the answer the model writes after the tag."""
