@@ -51,7 +51,7 @@ def budget_table(root: str | Path, models: list[str], budgets: list[int],
         rows.append(_row(root, model, "constraints", "no budget", None))
         if model in intervention:
             rows.append(_row(root, model, "intervention", "repeat constraints", None))
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=COLUMNS).astype({"Budget": "Int64"})
 
 
 def budget_figure(table: pd.DataFrame, prefix: str | Path) -> None:
