@@ -365,7 +365,7 @@ def test_toy_items_follow_the_schema_and_split_evenly():
             check(n, "x", a)  # arguments accepted by the checkers
 
 
-def test_toy_reasoning_labels_agree_with_the_checkers_and_the_tradeoff_is_in_the_data():
+def test_toy_reasoning_labels_agree_with_the_checkers_and_no_tradeoff_is_built_into_the_data():
     from tunesafe.mathif.toy import reasoning_records
 
     records = reasoning_records(600, 1)
@@ -382,8 +382,11 @@ def test_toy_reasoning_labels_agree_with_the_checkers_and_the_tradeoff_is_in_the
         if not m["wait"]:
             follow_by_steps.setdefault(m["thinking_steps"], []).extend(got)
     assert agree / total > 0.98  # langdetect may misread a short all-capitals answer
-    share = {k: sum(v) / len(v) for k, v in follow_by_steps.items()}
-    assert share[0] > share[5] + 0.3
+    # following does not depend on the thinking length in the data (arXiv 2505.14810's
+    # trade-off is to be measured on the trained model, not written into its data)
+    short = [f for k, v in follow_by_steps.items() if k <= 2 for f in v]
+    long = [f for k, v in follow_by_steps.items() if k >= 3 for f in v]
+    assert abs(sum(short) / len(short) - sum(long) / len(long)) < 0.08
 
 
 def test_generation_continues_an_assistant_prefix(tmp_path, tiny_model_dir):

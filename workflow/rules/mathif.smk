@@ -6,6 +6,11 @@
 # constraints) is cut where its thinking ends (before </think>), "Wait," and the constraint
 # descriptions are appended, and the model continues that assistant text (records with an
 # `assistant_prefix`, continued by `tunesafe generate` on the rendered chat template + prefix).
+#
+# CoT length control (budget forcing): the models of mathif.budget_models answer the
+# constraint prompts once per budget N of mathif.budgets with `tunesafe generate
+# --thinking-budget N` (setting budget_<N>); mathif_budget_report plots HAcc, SAcc and
+# correctness against N beside the no-budget and repeat-the-constraints points.
 
 
 include: "mathif_common.smk"
@@ -25,6 +30,10 @@ if MATHIF_MODELS:
         name=["by_constraints", "by_source", "cot_length"],
         ext=["pdf", "png"],
     )
+
+if MATHIF_MODELS and MATHIF_BUDGETS and MATHIF_BUDGET_MODELS:
+    TABLES += expand("results/tables/mathif_budget.{ext}", ext=["csv", "md"])
+    TABLES += expand("results/figures/mathif_budget.{ext}", ext=["pdf", "png"])
 
 
 wildcard_constraints:
@@ -222,3 +231,45 @@ rule mathif_report:
         "tunesafe report mathif --root results/metrics/mathif {params.models} "
         "--intervention {params.intervention} --paper resources/paper_numbers.yaml:mathif.table3 "
         "--bins {params.bins} --tables results/tables --figures results/figures > {log} 2>&1"
+
+
+rule mathif_budget_report:
+    input:
+        expand(
+            "results/metrics/mathif/{m}/{s}.json",
+            m=MATHIF_BUDGET_MODELS,
+            s=["constraints"] + [f"budget_{b}" for b in MATHIF_BUDGETS],
+        ),
+        expand(
+            "results/metrics/mathif/{m}/intervention.json",
+            m=[m for m in MATHIF_BUDGET_MODELS if m in MATHIF_INTERVENTION],
+        ),
+    output:
+        report(
+            "results/tables/mathif_budget.csv",
+            caption="../report/mathif_budget.rst",
+            category=MATHIF_CATEGORY,
+            subcategory="4 CoT length control: budget forcing",
+        ),
+        "results/tables/mathif_budget.md",
+        report(
+            "results/figures/mathif_budget.png",
+            caption="../report/mathif_budget.rst",
+            category=MATHIF_CATEGORY,
+            subcategory="4 CoT length control: budget forcing",
+        ),
+        "results/figures/mathif_budget.pdf",
+    log:
+        "results/logs/mathif/budget_report.log",
+    conda:
+        ENV
+    params:
+        models=" ".join(f"--model {shlex.quote(m)}" for m in MATHIF_BUDGET_MODELS),
+        budgets=" ".join(str(b) for b in MATHIF_BUDGETS),
+        intervention=" ".join(
+            m for m in MATHIF_BUDGET_MODELS if m in MATHIF_INTERVENTION
+        ),
+    shell:
+        "tunesafe report mathif-budget --root results/metrics/mathif {params.models} "
+        "--budget {params.budgets} --intervention {params.intervention} "
+        "--tables results/tables --figures results/figures > {log} 2>&1"

@@ -19,8 +19,23 @@ MATHIF_MODELS = {
     **MATHIF.get("models", {}),
     **{v: v for v in MATHIF_VARIANTS},
 }
-MATHIF_SETTINGS = ["constraints", "no_constraints", "intervention"]
 MATHIF_INTERVENTION = [m for m in MATHIF.get("intervention", []) if m in MATHIF_MODELS]
+# CoT length control: models in mathif.budget_models generate the constraint prompts again
+# with each thinking budget of mathif.budgets (setting budget_<N>, budget forcing)
+MATHIF_BUDGETS = list(MATHIF.get("budgets", []) or [])
+MATHIF_BUDGET_MODELS = [
+    m for m in MATHIF.get("budget_models", []) if m in MATHIF_MODELS
+]
+MATHIF_SETTINGS = ["constraints", "no_constraints", "intervention"] + [
+    f"budget_{b}" for b in MATHIF_BUDGETS
+]
+_longest = (MATHIF.get("sampling") or {}).get("max_new_tokens")
+for _b in MATHIF_BUDGETS:
+    if _longest is not None and _b >= _longest:
+        sys.exit(
+            f"config error: mathif.budgets: {_b} is not below mathif.sampling.max_new_tokens "
+            f"({_longest}); the answer after the thinking needs tokens too"
+        )
 
 
 def mathif_variant(name):
@@ -71,16 +86,22 @@ def mathif_data_args():
 
 
 def mathif_prompts_input(wildcards):
+    if wildcards.mathif_setting.startswith("budget_"):
+        return "results/mathif/prompts/constraints.jsonl"
     if wildcards.mathif_setting == "intervention":
         return f"results/mathif/prompts/{wildcards.mathif_model}/intervention.jsonl"
     return f"results/mathif/prompts/{wildcards.mathif_setting}.jsonl"
 
 
 def mathif_sampling_args(setting):
-    """mathif.sampling; the intervention's second pass with intervention_max_new_tokens."""
+    """mathif.sampling; the intervention's second pass with intervention_max_new_tokens; a
+    budget_<N> setting with budget forcing at N thinking tokens."""
     longer = (
         MATHIF.get("intervention_max_new_tokens") if setting == "intervention" else None
     )
-    return sampling_flags(
+    flags = sampling_flags(
         MATHIF.get("sampling"), "mathif.sampling", max_new_tokens=longer or None
     )
+    if setting.startswith("budget_"):
+        flags += f" --thinking-budget {int(setting.removeprefix('budget_'))}"
+    return flags

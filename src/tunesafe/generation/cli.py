@@ -25,6 +25,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--multi-turn", action="store_true", help="prompts hold every user turn in meta.turns (MT-Bench)")
     p.add_argument("--category-temperature", default=None,
                    help='JSON {category: temperature} by meta.category (MT-Bench as FastChat); others use --temperature')
+    p.add_argument("--thinking-budget", type=int, default=None,
+                   help="budget forcing: cut the thinking at this many new tokens, append </think>, continue")
     p.set_defaults(func=_generate)
 
 
@@ -44,5 +46,6 @@ def _generate(args: argparse.Namespace) -> None:
     options = {"batch_size": args.batch_size} if args.engine == "hf" else {"tensor_parallel_size": args.tensor_parallel_size}
     n = generate_file(args.engine, args.model, args.prompts, args.out, sampling, adapter=args.adapter,
                       system_prompt=args.system_prompt, user_template=args.user_template, limit=args.limit,
-                      multi_turn=args.multi_turn, category_temperature=by_category, **options)
+                      multi_turn=args.multi_turn, category_temperature=by_category,
+                      thinking_budget=args.thinking_budget, **options)
     print(f"{args.out}: {n} generations")

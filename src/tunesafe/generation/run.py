@@ -8,6 +8,7 @@ from typing import Any
 from tunesafe.data.records import with_template
 from tunesafe.errors import TunesafeError
 from tunesafe.generation import SamplingSettings, load_engine
+from tunesafe.generation.budget import budget_forced, check_budget
 from tunesafe.io import read_jsonl, write_jsonl
 from tunesafe.weights import check_model
 
@@ -15,7 +16,8 @@ from tunesafe.weights import check_model
 def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sampling: SamplingSettings,
                   adapter: str | None = None, system_prompt: str | None = None, user_template: str = "%s",
                   limit: int | None = None, multi_turn: bool = False,
-                  category_temperature: dict[str, float] | None = None, **engine_options: Any) -> int:
+                  category_temperature: dict[str, float] | None = None, thinking_budget: int | None = None,
+                  **engine_options: Any) -> int:
     """One line ``{"id", "messages", "response", "meta"[, "reference"]}`` per prompt, in order.
 
     ``multi_turn``: every prompt carries its user turns in ``meta["turns"]`` (MT-Bench); turn
@@ -30,6 +32,10 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
     humanities 0.1, the rest greedy); other prompts use ``sampling``. Each temperature's
     prompts are generated as one group, and the lines keep the prompt set's order.
 
+    ``thinking_budget``: budget forcing (:mod:`tunesafe.generation.budget`): each response's
+    thinking is cut at that many new tokens and closed with ``</think>`` before the answer;
+    the lines then carry ``"thinking_budget"``. Not with prefixes or multi-turn prompts.
+
     Single-turn lines also get ``"prompt_text"``: the prompt rendered by the model's chat
     template, without the leading BOS token (``[INST] <<SYS>>\n...\n<</SYS>>\n\n... [/INST]``
     for Llama-2): the string the official Safe Delta harmfulness judge is shown.
@@ -41,17 +47,11 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
         if not row.get("messages") or row["messages"][-1]["role"] != "user":
             raise TunesafeError(f"{prompts_path}: record {i} must end with a user turn (an evaluation prompt)")
     prompts = [with_template(r["messages"], system_prompt, user_template) for r in rows]
+    prefixes = _prefixes(rows, prompts_path, multi_turn, thinking_budget, sampling)
     check_model(model)
     if adapter:
         check_model(adapter, "adapter")
     model_engine = load_engine(engine, model, adapter=adapter, **engine_options)
-    # Records with "assistant_prefix" (e.g. the MathIF intervention) continue that text: the
-    # response is the prefix plus the model's continuation.
-    prefixes = [r.get("assistant_prefix", "") for r in rows] if any("assistant_prefix" in r for r in rows) else None
-    if multi_turn and prefixes:
-        raise TunesafeError(f"{prompts_path}: multi-turn prompts cannot carry an assistant_prefix")
-    if multi_turn:
-        _check_turns(rows, prompts_path)
     temperatures = [(category_temperature or {}).get(r.get("meta", {}).get("category"), sampling.temperature)
                     for r in rows]
     turn_responses: list[list[str]] = [[] for _ in rows]
@@ -67,6 +67,8 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
             sub_prefixes = [prefixes[i] for i in idx]
             continued = model_engine.generate(sub_prompts, group, prefixes=sub_prefixes)
             sub_responses = [[p + r] for p, r in zip(sub_prefixes, continued, strict=True)]
+        elif thinking_budget is not None:
+            sub_responses = [[r] for r in budget_forced(model_engine, sub_prompts, group, thinking_budget)]
         else:
             sub_responses = [[r] for r in model_engine.generate(sub_prompts, group)]
         for i, responses in zip(idx, sub_responses, strict=True):
@@ -81,10 +83,30 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
             g["responses"] = responses
         if "assistant_prefix" in row:
             g["assistant_prefix"] = row["assistant_prefix"]
+        if thinking_budget is not None:
+            g["thinking_budget"] = thinking_budget
         if "reference" in row:
             g["reference"] = row["reference"]
         out.append(g)
     return write_jsonl(out_path, out)
+
+
+def _prefixes(rows: list[dict[str, Any]], source: str, multi_turn: bool, thinking_budget: int | None,
+              sampling: SamplingSettings) -> list[str] | None:
+    """The records' ``assistant_prefix`` (None when no record has one), after checking that
+    the prefixes, the turns and the thinking budget fit together."""
+    # Records with "assistant_prefix" (e.g. the MathIF intervention) continue that text: the
+    # response is the prefix plus the model's continuation.
+    prefixes = [r.get("assistant_prefix", "") for r in rows] if any("assistant_prefix" in r for r in rows) else None
+    if multi_turn and prefixes:
+        raise TunesafeError(f"{source}: multi-turn prompts cannot carry an assistant_prefix")
+    if multi_turn:
+        _check_turns(rows, source)
+    if thinking_budget is not None:
+        if multi_turn or prefixes:
+            raise TunesafeError(f"{source}: a thinking budget needs single-turn prompts without assistant_prefix")
+        check_budget(thinking_budget, sampling)
+    return prefixes
 
 
 def prompt_texts(tokenizer_path: str, prompts: list[list[dict[str, str]]]) -> list[str | None]:

@@ -6,6 +6,7 @@ MathIF arm's commands (arXiv 2505.14810), all parsed here, the work in this pack
 - ``tunesafe evaluate mathif``: HAcc, SAcc and correctness (:mod:`.evaluate`), added to the
   evaluate group by :func:`add_evaluate_command`;
 - ``tunesafe report mathif``: Tables 3 and 6 and the breakdown figures (:mod:`.tables`),
+  and ``tunesafe report mathif-budget``: the CoT length control sweep (:mod:`.budget`),
   added to the report group by :func:`add_report_commands`.
 """
 
@@ -79,6 +80,16 @@ def add_report_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bins", type=int, default=4, help="quantile bins of thinking length")
     p.set_defaults(func=_report)
 
+    p = sub.add_parser("mathif-budget", help="MathIF CoT length control: HAcc, SAcc, correctness against the thinking budget")
+    p.add_argument("--root", default="results/metrics/mathif", help="scores: <root>/<model>/budget_<N>.json, constraints.json")
+    p.add_argument("--model", action="append", required=True, metavar="NAME", help="a model name in the results; repeatable")
+    p.add_argument("--budget", type=int, nargs="+", required=True, metavar="N", help="thinking budgets (tokens)")
+    p.add_argument("--intervention", nargs="*", default=[], metavar="NAME",
+                   help="models with intervention scores (the repeat-the-constraints point)")
+    p.add_argument("--tables", default="results/tables", help="directory for mathif_budget.{csv,md}")
+    p.add_argument("--figures", default="results/figures", help="directory for mathif_budget.{pdf,png}")
+    p.set_defaults(func=_report_budget)
+
 
 def _prepare(args: argparse.Namespace) -> None:
     from tunesafe.io import write_jsonl
@@ -132,3 +143,10 @@ def _report(args: argparse.Namespace) -> None:
     for name, df in out.items():
         print(name)
         print(to_markdown(df))
+
+
+def _report_budget(args: argparse.Namespace) -> None:
+    from tunesafe.mathif.budget import report
+    from tunesafe.report.tables import to_markdown
+
+    print(to_markdown(report(args.root, args.model, args.budget, args.intervention, args.tables, args.figures)))

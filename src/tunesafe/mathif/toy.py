@@ -10,10 +10,11 @@ sentences (the toy model has 512 positions), not the official ones.
 **Toy reasoning data** (:func:`reasoning_records`): the same kind of problems as chat
 records whose assistant turn is ``<think> worked steps </think>`` then an answer sentence
 with ``\\boxed{r}``. The thinking has 0-5 extra "check" steps, and the answer meets each
-constraint with a probability that falls with the thinking length (0.9 for the shortest,
-0.3 for the longest): the toy world's stand-in for the trade-off the paper measures
-(arXiv 2505.14810, Sec. 4, Fig. 6: longer reasoning, weaker instruction following), so the
-study's breakdowns have an effect to find. A share of the records (``wait_share``) repeat
+constraint with probability 0.6 whatever the thinking length: no rule ties following to
+the thinking, so whether longer reasoning weakens instruction following (arXiv 2505.14810,
+Sec. 4, Fig. 6) and whether budget forcing helps are measured, not built in. (An earlier
+version lowered the probability from 0.9 to 0.3 with the thinking length; the budget sweep
+then showed the paper's effect only because of that rule.) A share of the records (``wait_share``) repeat
 the constraints at the end of the thinking (``Wait, <constraints>``), and those answers
 meet every constraint with probability 0.9: the pattern the Table 6 intervention relies on.
 An answer in capitals writes ``\BOXED{r}``: with ``\boxed`` it would not be all capitals, a
@@ -35,6 +36,7 @@ COUNT_NAMES = {1: "single", 2: "double", 3: "triple"}
 END_PHRASES = ["Any other questions?", "Hope this helps.", "That is all."]
 KEYWORDS = ["river", "garden", "music", "candle"]  # never in a toy problem or answer
 FORBIDDEN = ["total", "answer", "has"]
+FOLLOW = 0.6  # chance that an answer meets each constraint (records without "Wait,")
 
 QUESTIONS = {
     "+": ["{n} has {a} {o}. {n} buys {b} more {o}. How many {o} does {n} have now?",
@@ -165,7 +167,7 @@ def reasoning_records(n: int, seed: int, wait_share: float = 0.2) -> list[dict[s
         descs, args = (list(x) for x in zip(*(_constraint(c, rng) for c in names), strict=True)) if k else ([], [])
         extra = rng.randint(0, 5)
         wait = k > 0 and rng.random() < wait_share
-        p = 0.9 if wait else 0.9 - 0.12 * extra
+        p = 0.9 if wait else FOLLOW
         follow = [rng.random() < p for _ in names]
         thinking = _thinking(slots, extra)
         if wait:
