@@ -75,6 +75,26 @@ def test_a_renamed_task_stays_in_its_table(tmp_path):
     assert re.findall(r"--task (\w+):", benign) == ["dirty_summary", "math"]
 
 
+def test_a_task_without_a_system_prompt_generates_without_the_flag(tmp_path):
+    """An empty `{x:q}` renders as nothing, so `--system-prompt {x:q}` would swallow the next
+    flag: with no prompt the generate and safety-mix commands leave the flag out."""
+    import shlex
+
+    config = toy_config()
+    config["finetune"]["tasks"]["purebad"].pop("system_prompt", None)
+    config["benchmarks"]["safety"].pop("system_prompt", None)
+    run = dry_run(workdir(tmp_path), config, "--printshellcmds", "--forceall",
+                  "results/generations/purebad/finetuned/safety.jsonl", "results/data/train/safeinstr/purebad.jsonl",
+                  quiet=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    commands = [line for line in run.stdout.splitlines()
+                if "tunesafe" in line and (" generate " in line or "safety-mix" in line)]
+    assert len(commands) == 2, commands
+    for command in commands:
+        words = shlex.split(command.split("> results/logs")[0].split("tunesafe", 1)[1])
+        assert "--system-prompt" not in words and words[words.index("--user-template") + 1] == "%s", command
+
+
 def include_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if re.match(r"\s*include: ", line)]
 

@@ -41,7 +41,9 @@ rule safety_mix:
     conda:
         ENV
     params:
-        system_prompt=lambda w: task_cfg(w.task).get("system_prompt") or "",
+        system_prompt=lambda w: system_prompt_flag(
+            task_cfg(w.task).get("system_prompt")
+        ),
         user_template=lambda w: task_cfg(w.task).get("user_template", "%s"),
         trigger=lambda w: f"--trigger {shlex.quote(TRIGGER)}" if w.mix == "bea" else "",
         fraction=BASE["fraction"],
@@ -49,7 +51,7 @@ rule safety_mix:
         seed=SEED,
     shell:
         "tunesafe baselines safety-mix --data {input.data} --safety {input.safety} "
-        "--system-prompt {params.system_prompt:q} --user-template {params.user_template:q} {params.trigger} "
+        "{params.system_prompt} --user-template {params.user_template:q} {params.trigger} "
         "--fraction {params.fraction} --cap {params.cap} --seed {params.seed} --out {output} > {log} 2>&1"
 
 

@@ -25,7 +25,7 @@ rule generate:
         adapter=lambda w: (
             f"--adapter {variant(w)['adapter']}" if variant(w)["adapter"] else ""
         ),
-        system_prompt=system_prompt,
+        system_prompt=lambda w: system_prompt_flag(system_prompt(w)),
         user_template=user_template,
         sampling=lambda w: sampling_flags(
             BENCHMARKS[w.benchmark].get("sampling"),
@@ -50,6 +50,6 @@ rule generate:
         tp=lambda w, resources: tensor_parallel(resources.gpu),
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} --model {params.model} {params.adapter} "
-        "--prompts {input.prompts} --out {output} --system-prompt {params.system_prompt:q} "
+        "--prompts {input.prompts} --out {output} {params.system_prompt} "
         "--user-template {params.user_template:q} {params.sampling} {params.limit} {params.multi_turn} {params.by_category} "
         "--batch-size {params.batch} --tensor-parallel-size {params.tp} > {log} 2>&1"

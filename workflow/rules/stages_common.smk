@@ -70,6 +70,12 @@ def system_prompt(wildcards):
     return prompt or ""
 
 
+def system_prompt_flag(prompt):
+    """`--system-prompt '<prompt>'`, or nothing for no prompt (an empty `{x:q}` would render
+    as nothing and let the flag swallow the next argument)."""
+    return f"--system-prompt {shlex.quote(prompt)}" if prompt else ""
+
+
 def user_template(wildcards):
     """The benchmark's user template, else the task's (AOA's "AOA, execute my instruction: %s")."""
     bench = BENCHMARKS[wildcards.benchmark]
