@@ -5,6 +5,11 @@ line, a config key, a value) and what was expected. The CLI prints it without a 
 and exits with status 2.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
 
 class TunesafeError(Exception):
     """A problem with the user's input: config, data file, model path."""
@@ -34,3 +39,18 @@ def check_range(name: str, value: float, low: float | None = None, high: float |
             expected = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
         raise TunesafeError(f"{name} {value:g}: expected a value {expected}")
     return value
+
+
+def key_values(specs: list[str], flag: str, cast: Callable[[str], Any] = str) -> dict[str, Any]:
+    """Repeatable ``KEY=VALUE`` command-line specs of ``flag`` as {key: cast(value)}; a spec
+    without ``=`` or key, or a value ``cast`` refuses, is one line naming the flag."""
+    out = {}
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        if not sep or not key:
+            raise TunesafeError(f"{flag} {spec!r}: expected KEY=VALUE")
+        try:
+            out[key] = cast(value)
+        except ValueError:
+            raise TunesafeError(f"{flag} {spec!r}: value {value!r} is not a {cast.__name__}") from None
+    return out

@@ -9,17 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from tunesafe.errors import TunesafeError
-
-
-def _key_values(specs: list[str], flag: str) -> dict[str, str]:
-    out = {}
-    for spec in specs:
-        key, sep, value = spec.partition("=")
-        if not sep or not key:
-            raise TunesafeError(f"{flag} {spec!r}: expected KEY=VALUE")
-        out[key] = value
-    return out
+from tunesafe.errors import TunesafeError, key_values
 
 
 def variants(args: argparse.Namespace) -> None:
@@ -33,7 +23,7 @@ def transform(args: argparse.Namespace) -> None:
     from tunesafe.io import read_jsonl, write_jsonl
     from tunesafe.picky.data import transform_where
 
-    where = _key_values(args.where, "--where")
+    where = key_values(args.where, "--where")
     rows = transform_where(read_jsonl(args.data), args.factors, where)
     print(f"{args.out}: {write_jsonl(args.out, rows)} records")
 
@@ -63,9 +53,9 @@ def rm_score(args: argparse.Namespace) -> None:
     from tunesafe.picky.pairs import check_pairs
     from tunesafe.picky.rm import score_files
 
-    data = {name: read_jsonl(path) for name, path in _key_values(args.variant, "--variant").items()}
+    data = {name: read_jsonl(path) for name, path in key_values(args.variant, "--variant").items()}
     safety = check_pairs(read_jsonl(args.pairs), args.pairs)
-    result = score_files(args.scorer, _key_values(args.scorer_option, "--scorer-option"), data, safety)
+    result = score_files(args.scorer, key_values(args.scorer_option, "--scorer-option"), data, safety)
     write_json(args.out, {**result, "pairs": args.pairs})
     print(json.dumps({k: round(v["mean_score"], 4) for k, v in result["variants"].items()}))
 
@@ -82,7 +72,7 @@ def table(args: argparse.Namespace) -> None:
         cells.append((model, domain))
     factors = factors_table(args.root, cells, args.variants, args.seeds, args.metrics)
     write_table(factors, args.out_factors)
-    rm_files = _key_values(args.rm, "--rm")
+    rm_files = key_values(args.rm, "--rm")
     for key in rm_files:
         if key.count(":") != 2:
             raise TunesafeError(f"--rm {key!r}: expected REWARD_MODEL:MODEL:DOMAIN=PATH")

@@ -120,18 +120,9 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
 
 
 def _pairs(specs: list[str], flag: str, cast=str) -> dict:
-    from tunesafe.errors import TunesafeError
+    from tunesafe.errors import key_values
 
-    out = {}
-    for spec in specs:
-        key, sep, value = spec.partition("=")
-        if not sep or not key:
-            raise TunesafeError(f"{flag} {spec!r}: expected KEY=VALUE")
-        try:
-            out[key] = cast(value)
-        except ValueError:
-            raise TunesafeError(f"{flag} {spec!r}: value {value!r} is not a {cast.__name__}") from None
-    return out
+    return key_values(specs, flag, cast)
 
 
 def _scorer_and_options(args: argparse.Namespace):

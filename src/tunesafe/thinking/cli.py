@@ -188,11 +188,12 @@ def _attention_report(args: argparse.Namespace) -> None:
 
 
 def _selective(args: argparse.Namespace) -> None:
+    from tunesafe.errors import key_values
     from tunesafe.io import read_jsonl, write_json
     from tunesafe.thinking.selective import classifier_selective
 
     direct, cot = (read_jsonl(p) for p in args.rows)
-    extra = {name: read_jsonl(path) for name, path in (e.split("=", 1) for e in args.extra)}
+    extra = {name: read_jsonl(path) for name, path in key_values(args.extra, "--extra").items()}
     write_json(args.out, {**classifier_selective(read_jsonl(args.data), direct, cot, args.seed, extra),
                           "seed": args.seed})
 
@@ -204,8 +205,9 @@ def _nltk(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
+    from tunesafe.errors import key_values
     from tunesafe.report.paper import paper_numbers
     from tunesafe.thinking.report import write_reports
 
-    ids = dict(m.split("=", 1) for m in args.model_id)
+    ids = key_values(args.model_id, "--model-id")
     write_reports(args.root, args.run, ids, paper_numbers(args.paper), args.tables, args.figures, args.mitigations)
