@@ -65,8 +65,8 @@ def _clear_grader_caches() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="/work/shared/real-formats/mathif",
-                        help="MathIF directory, file or HF id (default: the real files)")
+    parser.add_argument("--data", default=os.environ.get("MATHIF_DATA"), required="MATHIF_DATA" not in os.environ,
+                        help="MathIF directory, file or HF id (default: $MATHIF_DATA, the real files)")
     parser.add_argument("--judge", default="official", choices=["official", "math_verify"],
                         help="correctness judge (default: official)")
     args = parser.parse_args()
