@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from tunesafe.errors import TunesafeError
 from tunesafe.io import read_json, read_jsonl, write_jsonl
+
+if TYPE_CHECKING:  # the workflow imports PAIRS and pair when it is parsed: no pandas there
+    import pandas as pd
 
 SLICES = (1, 2, 3)
 PAIRS = ((1, 2), (2, 3), (1, 3))
@@ -72,6 +73,8 @@ def resistance_table(root: str | Path, cells: list[tuple[str, str]], tail: float
     ``paper`` maps ``"<model>/<dataset>"`` to ``{"<i>-<j>": {"forward": x, "inverse": y}}``; a
     cell the paper does not have (the toy) shows the paper's first cell, named in "Paper cell".
     """
+    import pandas as pd
+
     root = Path(root)
     paper = paper or {}
     rows = []
