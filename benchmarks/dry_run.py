@@ -179,6 +179,14 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="export the two trees under this folder and keep them")
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="dry_run_"))
+    try:
+        measure(args, base)
+    finally:
+        if not args.keep:
+            shutil.rmtree(base)
+
+
+def measure(args: argparse.Namespace, base: Path) -> None:
     trees = {"ref": base / "ref", "tree": base / "tree"}
     for tree in trees.values():
         tree.mkdir(parents=True, exist_ok=True)
@@ -206,8 +214,6 @@ def main() -> None:
         compare(config, plans[config, "ref"], plans[config, "tree"])
     if args.split:
         split(trees)
-    if not args.keep:
-        shutil.rmtree(base)
 
 
 if __name__ == "__main__":
