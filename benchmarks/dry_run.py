@@ -16,6 +16,10 @@ benchmark, wildcards, resources, threads, shell command), without its job id and
 sorted. "same plan" means the same jobs with byte-identical commands; otherwise the count of
 jobs only in one of the two plans and the first few of them are printed.
 
+``--floor`` adds Snakemake's own cost for as many jobs as the paper plan has: a generated
+workflow of one rule (one wildcard, a log, a benchmark, one parameter function, a shell
+command), dry-run in the same way. No rule file of ours can plan that many jobs in less.
+
 ``--split`` adds, for each folder, where the CPU time of one paper dry run goes: Python start
 and ``import snakemake.cli``, the parse (Snakefile and every include, config validation and
 the package imports done there), the DAG (jobs, input functions, the conda-env pass) and the
@@ -159,6 +163,39 @@ def compare(name: str, old: list[str], new: list[str]) -> None:
             print(f"  only in {label}:\n    " + short.replace("\n", "\n    "))
 
 
+FLOOR = """
+rule all:
+    input:
+        expand("out/{{i}}.txt", i=range({n})),
+
+
+rule one:
+    output:
+        "out/{{i}}.txt",
+    log:
+        "logs/{{i}}.log",
+    benchmark:
+        "benchmarks/{{i}}.tsv"
+    params:
+        i=lambda w: w.i,
+    shell:
+        "echo {{params.i}} > {{output}} 2> {{log}}"
+"""
+
+
+def floor(base: Path, jobs: int, repeat: int) -> None:
+    """Dry-run CPU of a one-rule workflow with ``jobs`` jobs (``jobs - 1`` plus ``all``)."""
+    tree = base / "floor"
+    tree.mkdir(exist_ok=True)
+    (tree / "Snakefile").write_text(FLOOR.format(n=jobs - 1))
+    runs = [run(tree, ["-n", "-p", "--cores", "1"]) for _ in range(repeat)]
+    print(f"\nfloor: a one-rule workflow of {jobs} jobs, median of {repeat}: wall "
+          f"{statistics.median(r[0] for r in runs):5.2f} s  CPU {statistics.median(r[1] for r in runs):5.2f} s")
+    runs = [run(tree, ["--version"]) for _ in range(repeat)]
+    print(f"       snakemake --version (Python start and Snakemake's import): wall "
+          f"{statistics.median(r[0] for r in runs):5.2f} s  CPU {statistics.median(r[1] for r in runs):5.2f} s")
+
+
 def split(trees: dict[str, Path]) -> None:
     print("\nCPU seconds of one paper dry run by phase (--split):")
     rows = {}
@@ -176,6 +213,7 @@ def main() -> None:
     parser.add_argument("--ref", default="main", help="git ref to compare against (default main)")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each (config, tree), interleaved")
     parser.add_argument("--split", action="store_true", help="also split one paper dry run's CPU time by phase")
+    parser.add_argument("--floor", action="store_true", help="also time a one-rule workflow with the paper's job count")
     parser.add_argument("--keep", type=Path, help="export the two trees under this folder and keep them")
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="dry_run_"))
@@ -212,6 +250,8 @@ def measure(args: argparse.Namespace, base: Path) -> None:
               f"CPU ref {c0:5.2f} s  tree {c1:5.2f} s  ratio {c0 / c1:4.2f}")
     for config in CONFIGS:
         compare(config, plans[config, "ref"], plans[config, "tree"])
+    if args.floor:
+        floor(base, len(plans["paper", "tree"]) - 1, args.repeat)
     if args.split:
         split(trees)
 
