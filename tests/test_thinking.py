@@ -217,13 +217,18 @@ def test_paper_config_plans_every_model_and_condition_greedy_offline():
                          cwd=repo, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     out = run.stdout
-    models = yaml.safe_load((repo / "config" / "paper.yaml").read_text())["thinking"]["models"]
+    think = yaml.safe_load((repo / "config" / "paper.yaml").read_text())["thinking"]
+    models, switch = think["models"], think["enable_thinking"]
+    assert sorted(switch.values()) == [False, True]  # Table 2: a Qwen3 with thinking off and on
     gen = [line for line in out.splitlines() if " generate --engine " in line]
     assert len(gen) == 4 * len(models)  # direct, CoT and the self-selective and self-reflection mitigations
     for name, ref in models.items():
         for cond in ("direct", "cot", "selfselect", "reflect"):
             line = next(g for g in gen if f"--out results/generations/thinking/{name}/ifeval/{cond}.jsonl" in g)
             assert f"--model {ref} " in line and "--temperature 0 " in line and f"/{cond}.jsonl" in line
+            flag = {True: "true", False: "false"}.get(switch.get(name))
+            kwargs = f"""--chat-template-kwargs '{{"enable_thinking": {flag}}}'"""
+            assert (kwargs in line) if flag else ("--chat-template-kwargs" not in line)
     assert "thinking prepare --source hf --id google/IFEval --split train" in out
     assert f"--prompts results/thinking/prompts/{name}/ifeval/reflect.jsonl" in out
     assert "thinking nltk-data --out results/nltk_data" in out and "--nltk-data results/nltk_data > " in out

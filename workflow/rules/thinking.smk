@@ -172,10 +172,11 @@ rule thinking_generate:
         engine=config["generation"].get("engine", "hf"),
         batch=config["generation"].get("batch_size", 16),
         tp=lambda w, resources: tensor_parallel(resources.gpu),
+        template=think_template_args,
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} "
         "--model {params.model} --prompts {input.prompts} --out {output} {params.sampling} "
-        "--batch-size {params.batch} --tensor-parallel-size {params.tp} > {log} 2>&1"
+        "--batch-size {params.batch} --tensor-parallel-size {params.tp} {params.template} > {log} 2>&1"
 
 
 rule thinking_score:

@@ -4,6 +4,12 @@
 THINK = config.get("thinking", {})
 THINK_MODELS = THINK.get("models", {})
 THINK_SEEDS = THINK.get("seeds", [SEED])
+# Qwen3's thinking switch per model (chat-template variable enable_thinking, Table 2)
+_unknown = sorted(set(THINK.get("enable_thinking", {})) - set(THINK_MODELS))
+if _unknown:
+    raise ValueError(
+        f"config thinking.enable_thinking: {', '.join(_unknown)} not in thinking.models"
+    )
 THINK_CONDITIONS = ["direct", "cot"]
 # Sec. 6 mitigations that are generation conditions of their own (classifier-selective
 # reasoning needs none: it picks between the direct and CoT answers)
@@ -51,6 +57,16 @@ def think_model_ref(run):
     if seed is not None:
         return f"results/models/toy/thinking/seed{seed}"
     return THINK_MODELS[name]
+
+
+def think_template_args(w):
+    """--chat-template-kwargs of a run whose model has a thinking.enable_thinking entry."""
+    flag = THINK.get("enable_thinking", {}).get(think_split(w.trun)[0])
+    if flag is None:
+        return ""
+    return "--chat-template-kwargs " + shlex.quote(
+        json.dumps({"enable_thinking": flag})
+    )
 
 
 def think_model_input(w):
