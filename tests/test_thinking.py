@@ -314,3 +314,32 @@ def test_report_command_writes_every_table_with_the_paper_numbers(tmp_path):
     assert (tmp_path / "f" / "wtf_types.png").exists()
     assert main(["report", "thinking", "--root", str(tmp_path / "m"), "--run", "toy-seed1",
                  "--paper", f"{tmp_path / 'paper.yaml'}:thinking.table9", "--tables", str(tmp_path / "t2")]) == 2
+
+
+def test_constraint_spans_of_real_ifeval_items_are_the_sentences_stating_each_instruction():
+    """Hand-written items in the google/IFEval schema; expected spans found by hand with
+    str.index on the sentences that state the instructions."""
+    from tunesafe.thinking.spans import constraint_spans, with_spans
+
+    task = "Write a short story about a lighthouse keeper who finds a lost whale."
+    words = "The story should have at least 300 words."
+    case = "Your entire response should be in english, and in all lowercase letters."
+    avoid = "Do not include the words sea or storm in the response."
+    prompt = f"{task} {words}\n{case} {avoid}"
+    item = _item(7, ["length_constraints:number_words", "change_case:english_lowercase", "keywords:forbidden_words"],
+                 [{"num_words": 300, "relation": "at least"}, {}, {"forbidden_words": ["sea", "storm"]}], prompt)
+
+    def at(s):
+        return [prompt.index(s), prompt.index(s) + len(s)]
+
+    assert constraint_spans(item) == [at(words), at(case), at(avoid)]
+    # a cue word in the task sentence does not count when a later sentence also has it; the
+    # kwarg value ("P.S.") wins over cues; a type found nowhere adds nothing
+    prompt2 = "Explain why lowercase letters came after capitals. Answer in lowercase. At the end, add a note starting with P.S."
+    item2 = _item(8, ["change_case:english_lowercase", "detectable_content:postscript", "punctuation:no_comma"],
+                  [{}, {"postscript_marker": "P.S."}, {}], prompt2)
+    assert constraint_spans(item2) == [[prompt2.index("Answer"), prompt2.index("Answer") + len("Answer in lowercase.")],
+                                       [prompt2.index("At the end"), len(prompt2)]]
+    toy = toy_items(3, seed=1)
+    assert with_spans(toy) == toy  # the toy generator's exact spans are kept
+    assert with_spans([item])[0]["constraint_spans"] == [at(words), at(case), at(avoid)]

@@ -28,7 +28,7 @@ THINK_BENCHMARKS = ["ifeval"]
 # real IFEval uses the two checkers that need NLTK's punkt_tab; the toy IFEval does not
 THINK_NEEDS_NLTK = THINK.get("data", {}).get("source", "toy") != "toy"
 # constraint attention (Sec. 5) needs constraint_spans: the toy IFEval records them; for real
-# IFEval a span file is not built yet, so thinking.attention.models is empty there
+# IFEval `thinking prepare` locates them from each item's instructions (tunesafe.thinking.spans)
 THINK_ATTENTION = THINK.get("attention", {})
 THINK_ATTENTION_MODELS = THINK_ATTENTION.get("models", [])
 
