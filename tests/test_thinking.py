@@ -213,14 +213,15 @@ def test_paper_config_plans_every_model_and_condition_greedy_offline():
 
     repo = Path(__file__).resolve().parents[1]
     snakemake = str(Path(sys.executable).with_name("snakemake"))
-    run = subprocess.run([snakemake, "thinking_report", "-n", "-p", "--configfile", "config/paper.yaml"],
+    run = subprocess.run([snakemake, "thinking_report", "results/tables/wtf_complexbench.csv", "-n", "-p",
+                          "--configfile", "config/paper.yaml"],
                          cwd=repo, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     out = run.stdout
     think = yaml.safe_load((repo / "config" / "paper.yaml").read_text())["thinking"]
     models, switch = think["models"], think["enable_thinking"]
     assert sorted(switch.values()) == [False, True]  # Table 2: a Qwen3 with thinking off and on
-    gen = [line for line in out.splitlines() if " generate --engine " in line]
+    gen = [line for line in out.splitlines() if " generate --engine " in line and "/ifeval/" in line]
     assert len(gen) == 4 * len(models)  # direct, CoT and the self-selective and self-reflection mitigations
     for name, ref in models.items():
         for cond in ("direct", "cot", "selfselect", "reflect"):
@@ -230,6 +231,13 @@ def test_paper_config_plans_every_model_and_condition_greedy_offline():
             kwargs = f"""--chat-template-kwargs '{{"enable_thinking": {flag}}}'"""
             assert (kwargs in line) if flag else ("--chat-template-kwargs" not in line)
     assert "thinking prepare --source hf --id google/IFEval --split train" in out
+    # ComplexBench (Table 1): every model x {direct, CoT} generated and scored by the LLM judge
+    for name in models:
+        for cond in ("direct", "cot"):
+            assert f"--out results/generations/thinking/{name}/complexbench/{cond}.jsonl" in out
+            assert f"--responses results/generations/thinking/{name}/complexbench/{cond}.jsonl" in out
+    assert out.count("thinking complexbench-score ") == 2 * len(models)
+    assert "--judge openai --judge-model gpt-4-1106-preview" in out
     assert f"--prompts results/thinking/prompts/{name}/ifeval/reflect.jsonl" in out
     assert "thinking nltk-data --out results/nltk_data" in out and "--nltk-data results/nltk_data > " in out
 

@@ -36,9 +36,8 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
     thinking is cut at that many new tokens and closed with ``</think>`` before the answer;
     the lines then carry ``"thinking_budget"``. Not with prefixes or multi-turn prompts.
 
-    ``chat_template_kwargs``: extra variables of the chat template (Qwen3's
-    ``{"enable_thinking": false}`` switches its thinking off), for the engine and for
-    ``prompt_text``; the lines then carry ``"chat_template_kwargs"``.
+    ``chat_template_kwargs``: extra chat-template variables (Qwen3: ``{"enable_thinking": false}``),
+    for the engine and ``prompt_text``; the lines then carry them.
 
     Single-turn lines also get ``"prompt_text"``: the prompt rendered by the model's chat
     template, without the leading BOS token (``[INST] <<SYS>>\n...\n<</SYS>>\n\n... [/INST]``
@@ -55,8 +54,7 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
     check_model(model)
     if adapter:
         check_model(adapter, "adapter")
-    model_engine = load_engine(engine, model, adapter=adapter, chat_template_kwargs=chat_template_kwargs,
-                               **engine_options)
+    model_engine = load_engine(engine, model, adapter=adapter, chat_template_kwargs=chat_template_kwargs, **engine_options)
     temperatures = [(category_temperature or {}).get(r.get("meta", {}).get("category"), sampling.temperature)
                     for r in rows]
     turn_responses: list[list[str]] = [[] for _ in rows]
@@ -90,8 +88,7 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
             g["assistant_prefix"] = row["assistant_prefix"]
         if thinking_budget is not None:
             g["thinking_budget"] = thinking_budget
-        if chat_template_kwargs:
-            g["chat_template_kwargs"] = chat_template_kwargs
+        g.update({"chat_template_kwargs": chat_template_kwargs} if chat_template_kwargs else {})
         if "reference" in row:
             g["reference"] = row["reference"]
         out.append(g)
