@@ -86,3 +86,37 @@ def test_loader_checks_the_schema_and_names_the_item(tmp_path):
         cb.load_items(str(path))
     with pytest.raises(TunesafeError, match="no {output} placeholder"):
         cb.score_rows([ITEM], [{"id": "5", "response": ANSWER}], _grade([]), "EVAL {input}", EXTRACT)
+
+
+def test_score_command_runs_the_local_judge_and_writes_drfr(tmp_path, tiny_model_dir):
+    """The command end to end with the local judge backend on a tiny model (its replies are
+    noise; what is checked is the wiring: every question scored or counted, DRFR written)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tunesafe.io import read_json, read_jsonl, write_jsonl
+
+    data = tmp_path / "data_final.json"
+    data.write_text(json.dumps([ITEM]))
+    (tmp_path / "eval.txt").write_text(JUDGE)
+    (tmp_path / "extract.txt").write_text(EXTRACT)
+    write_jsonl(tmp_path / "gen.jsonl", [{"id": "5", "response": ANSWER}])
+    tunesafe = str(Path(sys.executable).with_name("tunesafe"))
+    subprocess.run([tunesafe, "thinking", "complexbench-prepare", "--path", str(data), "--out",
+                    str(tmp_path / "cb.jsonl")], check=True)
+    subprocess.run([tunesafe, "thinking", "complexbench-score", "--data", str(tmp_path / "cb.jsonl"),
+                    "--responses", str(tmp_path / "gen.jsonl"), "--judge-prompt", str(tmp_path / "eval.txt"),
+                    "--extract-prompt", str(tmp_path / "extract.txt"), "--judge", "local", "--judge-model",
+                    str(tiny_model_dir), "--engine", "hf", "--max-new-tokens", "4", "--out", str(tmp_path / "s.json"),
+                    "--rows", str(tmp_path / "rows.jsonl")], check=True, capture_output=True)
+    scores, rows = read_json(tmp_path / "s.json"), read_jsonl(tmp_path / "rows.jsonl")
+    assert scores["n_questions"] == 5 and scores["n_rule_unscored"] == 1 and 0 <= scores["drfr"] <= 100
+    assert rows[0]["verdicts"][4] is None and all(v in (True, False) for v in rows[0]["verdicts"][:4])
+    missing = subprocess.run([tunesafe, "thinking", "complexbench-score", "--data", str(tmp_path / "cb.jsonl"),
+                              "--responses", str(tmp_path / "gen.jsonl"), "--judge-prompt", str(tmp_path / "no.txt"),
+                              "--extract-prompt", str(tmp_path / "extract.txt"), "--judge", "local",
+                              "--judge-model", str(tiny_model_dir), "--out", str(tmp_path / "t.json")],
+                             capture_output=True, text=True)
+    assert missing.returncode != 0 and "no.txt: cannot read the ComplexBench prompt file" in missing.stderr
+    assert not (tmp_path / "t.json").exists()
