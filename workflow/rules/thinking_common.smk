@@ -66,9 +66,8 @@ def think_template_args(w):
     flag = THINK.get("enable_thinking", {}).get(think_split(w.trun)[0])
     if flag is None:
         return ""
-    return "--chat-template-kwargs " + shlex.quote(
-        json.dumps({"enable_thinking": flag})
-    )
+    kwargs = json.dumps({"enable_thinking": flag})
+    return f"--chat-template-kwargs {shlex.quote(kwargs)}"
 
 
 def think_model_input(w):
