@@ -288,7 +288,7 @@ rule thinking_report:
         expand(
             "results/metrics/thinking/{r}/{b}/{c}.json",
             r=think_runs(),
-            b=THINK_BENCHMARKS,
+            b=["ifeval"],
             c=THINK_CONDITIONS,
         ),
         expand("results/metrics/thinking/{r}/ifeval/selective.json", r=think_runs()),
