@@ -120,3 +120,37 @@ def test_mtbench_answers_use_each_category_s_temperature_and_keep_the_order(tmp_
     for r, c in zip(rows, cats, strict=True):
         assert r["responses"] == [f"t={expected[c]} turn=1", f"t={expected[c]} turn=2"]
     assert sorted(engine.calls) == sorted([(0.7, 2), (0.7, 2), (0.0, 2), (0.0, 2), (0.1, 1), (0.1, 1)])
+
+
+# Qwen3's switch as its template has it: with enable_thinking false, the generation prompt is
+# followed by an empty thinking block, so the model answers without thinking
+QWEN3_LIKE = ("{{ bos_token }}{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+              "{% if add_generation_prompt %}[assistant] {% if enable_thinking is defined and enable_thinking is false %}"
+              "<think>\n\n</think>\n\n{% endif %}{% endif %}")
+
+
+def test_chat_template_kwargs_reach_the_template_in_the_engine_and_prompt_text(tmp_path, sharp_model_dir):
+    """enable_thinking=false renders the empty thinking block: the engine's answer equals the
+    default render continued after that block (a prefix), and prompt_text shows it."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    model = tmp_path / "qwen3_like"
+    shutil.copytree(sharp_model_dir, model)
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    tokenizer.chat_template = QWEN3_LIKE
+    tokenizer.save_pretrained(model)
+    prompts = [r["messages"] for r in toy.hexphi(3, 0)]
+    off = load_engine("hf", str(model), chat_template_kwargs={"enable_thinking": False}).generate(prompts, GREEDY)
+    plain = load_engine("hf", str(model))
+    assert off == plain.generate(prompts, GREEDY, prefixes=["<think>\n\n</think>\n\n"] * 3)
+    assert off != plain.generate(prompts, GREEDY)
+    path = tmp_path / "prompts.jsonl"
+    write_jsonl(path, [{"id": str(i), "messages": p, "meta": {}} for i, p in enumerate(prompts)])
+    for flag in (False, True):
+        generate_file("hf", str(model), str(path), str(tmp_path / f"{flag}.jsonl"), GREEDY,
+                      chat_template_kwargs={"enable_thinking": flag})
+        rows = read_jsonl(tmp_path / f"{flag}.jsonl")
+        assert rows[0]["prompt_text"].endswith("[assistant] " + ("" if flag else "<think>\n\n</think>\n\n"))
+        assert rows[0]["chat_template_kwargs"] == {"enable_thinking": flag}

@@ -213,18 +213,31 @@ def test_paper_config_plans_every_model_and_condition_greedy_offline():
 
     repo = Path(__file__).resolve().parents[1]
     snakemake = str(Path(sys.executable).with_name("snakemake"))
-    run = subprocess.run([snakemake, "thinking_report", "-n", "-p", "--configfile", "config/paper.yaml"],
+    run = subprocess.run([snakemake, "thinking_report", "results/tables/wtf_complexbench.csv", "-n", "-p",
+                          "--configfile", "config/paper.yaml"],
                          cwd=repo, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     out = run.stdout
-    models = yaml.safe_load((repo / "config" / "paper.yaml").read_text())["thinking"]["models"]
-    gen = [line for line in out.splitlines() if " generate --engine " in line]
+    think = yaml.safe_load((repo / "config" / "paper.yaml").read_text())["thinking"]
+    models, switch = think["models"], think["enable_thinking"]
+    assert sorted(switch.values()) == [False, True]  # Table 2: a Qwen3 with thinking off and on
+    gen = [line for line in out.splitlines() if " generate --engine " in line and "/ifeval/" in line]
     assert len(gen) == 4 * len(models)  # direct, CoT and the self-selective and self-reflection mitigations
     for name, ref in models.items():
         for cond in ("direct", "cot", "selfselect", "reflect"):
             line = next(g for g in gen if f"--out results/generations/thinking/{name}/ifeval/{cond}.jsonl" in g)
             assert f"--model {ref} " in line and "--temperature 0 " in line and f"/{cond}.jsonl" in line
+            flag = {True: "true", False: "false"}.get(switch.get(name))
+            kwargs = f"""--chat-template-kwargs '{{"enable_thinking": {flag}}}'"""
+            assert (kwargs in line) if flag else ("--chat-template-kwargs" not in line)
     assert "thinking prepare --source hf --id google/IFEval --split train" in out
+    # ComplexBench (Table 1): every model x {direct, CoT} generated and scored by the LLM judge
+    for name in models:
+        for cond in ("direct", "cot"):
+            assert f"--out results/generations/thinking/{name}/complexbench/{cond}.jsonl" in out
+            assert f"--responses results/generations/thinking/{name}/complexbench/{cond}.jsonl" in out
+    assert out.count("thinking complexbench-score ") == 2 * len(models)
+    assert "--judge openai --judge-model gpt-4-1106-preview" in out
     assert f"--prompts results/thinking/prompts/{name}/ifeval/reflect.jsonl" in out
     assert "thinking nltk-data --out results/nltk_data" in out and "--nltk-data results/nltk_data > " in out
 
@@ -309,3 +322,32 @@ def test_report_command_writes_every_table_with_the_paper_numbers(tmp_path):
     assert (tmp_path / "f" / "wtf_types.png").exists()
     assert main(["report", "thinking", "--root", str(tmp_path / "m"), "--run", "toy-seed1",
                  "--paper", f"{tmp_path / 'paper.yaml'}:thinking.table9", "--tables", str(tmp_path / "t2")]) == 2
+
+
+def test_constraint_spans_of_real_ifeval_items_are_the_sentences_stating_each_instruction():
+    """Hand-written items in the google/IFEval schema; expected spans found by hand with
+    str.index on the sentences that state the instructions."""
+    from tunesafe.thinking.spans import constraint_spans, with_spans
+
+    task = "Write a short story about a lighthouse keeper who finds a lost whale."
+    words = "The story should have at least 300 words."
+    case = "Your entire response should be in english, and in all lowercase letters."
+    avoid = "Do not include the words sea or storm in the response."
+    prompt = f"{task} {words}\n{case} {avoid}"
+    item = _item(7, ["length_constraints:number_words", "change_case:english_lowercase", "keywords:forbidden_words"],
+                 [{"num_words": 300, "relation": "at least"}, {}, {"forbidden_words": ["sea", "storm"]}], prompt)
+
+    def at(s):
+        return [prompt.index(s), prompt.index(s) + len(s)]
+
+    assert constraint_spans(item) == [at(words), at(case), at(avoid)]
+    # a cue word in the task sentence does not count when a later sentence also has it; the
+    # kwarg value ("P.S.") wins over cues; a type found nowhere adds nothing
+    prompt2 = "Explain why lowercase letters came after capitals. Answer in lowercase. At the end, add a note starting with P.S."
+    item2 = _item(8, ["change_case:english_lowercase", "detectable_content:postscript", "punctuation:no_comma"],
+                  [{}, {"postscript_marker": "P.S."}, {}], prompt2)
+    assert constraint_spans(item2) == [[prompt2.index("Answer"), prompt2.index("Answer") + len("Answer in lowercase.")],
+                                       [prompt2.index("At the end"), len(prompt2)]]
+    toy = toy_items(3, seed=1)
+    assert with_spans(toy) == toy  # the toy generator's exact spans are kept
+    assert with_spans([item])[0]["constraint_spans"] == [at(words), at(case), at(avoid)]

@@ -18,6 +18,8 @@ TABLES += expand(
     ext=["csv", "md"],
 )
 TABLES += expand("results/figures/wtf_types.{ext}", ext=["pdf", "png"])
+if THINK_CB:
+    TABLES += expand("results/tables/wtf_complexbench.{ext}", ext=["csv", "md"])
 if THINK_ATTENTION_MODELS:
     TABLES += expand("results/tables/wtf_attention.{ext}", ext=["csv", "md"])
     TABLES += expand("results/figures/wtf_attention.{ext}", ext=["pdf", "png"])
@@ -172,10 +174,68 @@ rule thinking_generate:
         engine=config["generation"].get("engine", "hf"),
         batch=config["generation"].get("batch_size", 16),
         tp=lambda w, resources: tensor_parallel(resources.gpu),
+        template=think_template_args,
     shell:
         "tunesafe --threads {threads} --gpus {resources.gpu} generate --engine {params.engine} "
         "--model {params.model} --prompts {input.prompts} --out {output} {params.sampling} "
-        "--batch-size {params.batch} --tensor-parallel-size {params.tp} > {log} 2>&1"
+        "--batch-size {params.batch} --tensor-parallel-size {params.tp} {params.template} > {log} 2>&1"
+
+
+rule thinking_complexbench_data:
+    output:
+        "results/data/thinking/complexbench.jsonl",
+    log:
+        "results/logs/thinking/complexbench_data.log",
+    conda:
+        ENV
+    params:
+        args=lambda w: think_cb_prepare_args(),
+    shell:
+        "tunesafe thinking complexbench-prepare {params.args} --out {output} > {log} 2>&1"
+
+
+rule thinking_complexbench_score:
+    input:
+        data="results/data/thinking/complexbench.jsonl",
+        responses="results/generations/thinking/{trun}/complexbench/{tcond}.jsonl",
+    output:
+        scores="results/metrics/thinking/{trun}/complexbench/{tcond}.json",
+        rows="results/metrics/thinking/{trun}/complexbench/{tcond}_rows.jsonl",
+    log:
+        "results/logs/thinking/{trun}/score_complexbench_{tcond}.log",
+    conda:
+        ENV
+    params:
+        judge=lambda w: think_cb_judge_args(),
+    shell:
+        "tunesafe thinking complexbench-score --data {input.data} --responses {input.responses} "
+        "{params.judge} --out {output.scores} --rows {output.rows} > {log} 2>&1"
+
+
+rule thinking_complexbench_report:
+    input:
+        expand(
+            "results/metrics/thinking/{r}/complexbench/{c}.json",
+            r=think_runs(),
+            c=THINK_CONDITIONS,
+        ),
+    output:
+        report(
+            "results/tables/wtf_complexbench.csv",
+            caption="../report/wtf_complexbench.rst",
+            category=THINK_CATEGORY,
+            subcategory="1 Table 1: direct vs CoT on ComplexBench (DRFR)",
+        ),
+        "results/tables/wtf_complexbench.md",
+    log:
+        "results/logs/thinking/complexbench_report.log",
+    conda:
+        ENV
+    params:
+        runs=" ".join(f"--run {shlex.quote(r)}" for r in think_runs()),
+    shell:
+        "tunesafe report thinking-complexbench --root results/metrics/thinking {params.runs} "
+        "--tables results/tables > {log} 2>&1"
 
 
 rule thinking_score:
@@ -188,6 +248,8 @@ rule thinking_score:
         rows="results/metrics/thinking/{trun}/{tbench}/{tcond}_rows.jsonl",
     log:
         "results/logs/thinking/{trun}/score_{tbench}_{tcond}.log",
+    wildcard_constraints:
+        tbench="ifeval",
     conda:
         ENV
     params:
@@ -226,7 +288,7 @@ rule thinking_report:
         expand(
             "results/metrics/thinking/{r}/{b}/{c}.json",
             r=think_runs(),
-            b=THINK_BENCHMARKS,
+            b=["ifeval"],
             c=THINK_CONDITIONS,
         ),
         expand("results/metrics/thinking/{r}/ifeval/selective.json", r=think_runs()),

@@ -4,6 +4,12 @@
 THINK = config.get("thinking", {})
 THINK_MODELS = THINK.get("models", {})
 THINK_SEEDS = THINK.get("seeds", [SEED])
+# Qwen3's thinking switch per model (chat-template variable enable_thinking, Table 2)
+_unknown = sorted(set(THINK.get("enable_thinking", {})) - set(THINK_MODELS))
+if _unknown:
+    raise ValueError(
+        f"config thinking.enable_thinking: {', '.join(_unknown)} not in thinking.models"
+    )
 THINK_CONDITIONS = ["direct", "cot"]
 # Sec. 6 mitigations that are generation conditions of their own (classifier-selective
 # reasoning needs none: it picks between the direct and CoT answers)
@@ -18,11 +24,13 @@ THINK_MITIGATIONS = [
     THINK_MITIGATION_CONDITIONS[m] for m in THINK.get("mitigations", [])
 ]
 THINK_ALL_CONDITIONS = THINK_CONDITIONS + THINK_MITIGATIONS
-THINK_BENCHMARKS = ["ifeval"]
+# ComplexBench (thinking.complexbench: a local data_final.json, DRFR with an LLM judge)
+THINK_CB = THINK.get("complexbench")
+THINK_BENCHMARKS = ["ifeval"] + (["complexbench"] if THINK_CB else [])
 # real IFEval uses the two checkers that need NLTK's punkt_tab; the toy IFEval does not
 THINK_NEEDS_NLTK = THINK.get("data", {}).get("source", "toy") != "toy"
 # constraint attention (Sec. 5) needs constraint_spans: the toy IFEval records them; for real
-# IFEval a span file is not built yet, so thinking.attention.models is empty there
+# IFEval `thinking prepare` locates them from each item's instructions (tunesafe.thinking.spans)
 THINK_ATTENTION = THINK.get("attention", {})
 THINK_ATTENTION_MODELS = THINK_ATTENTION.get("models", [])
 
@@ -51,6 +59,15 @@ def think_model_ref(run):
     if seed is not None:
         return f"results/models/toy/thinking/seed{seed}"
     return THINK_MODELS[name]
+
+
+def think_template_args(w):
+    """--chat-template-kwargs of a run whose model has a thinking.enable_thinking entry."""
+    flag = THINK.get("enable_thinking", {}).get(think_split(w.trun)[0])
+    if flag is None:
+        return ""
+    kwargs = json.dumps({"enable_thinking": flag})
+    return f"--chat-template-kwargs {shlex.quote(kwargs)}"
 
 
 def think_model_input(w):
@@ -131,3 +148,29 @@ def think_attention_runs():
 def think_attention_limit():
     n = THINK_ATTENTION.get("limit")
     return f"--limit {n}" if n else ""
+
+
+def think_cb_prepare_args():
+    """`tunesafe thinking complexbench-prepare` arguments of thinking.complexbench."""
+    args = f"--path {shlex.quote(THINK_CB['path'])} --language {THINK_CB.get('language', 'en')}"
+    return args + (f" --n {THINK_CB['n']}" if THINK_CB.get("n") else "")
+
+
+def think_cb_judge_args():
+    """Judge flags of ComplexBench scoring: the `judge` section's backend, endpoint and engine;
+    the model thinking.complexbench.judge_model (default judge.model)."""
+    judge = config["judge"]
+    flags = {
+        "judge": judge["backend"],
+        "judge-model": THINK_CB.get("judge_model") or judge.get("model"),
+        "base-url": judge.get("base_url"),
+        "api-key-env": judge.get("api_key_env"),
+        "engine": judge.get("engine"),
+        "max-new-tokens": judge.get("max_new_tokens"),
+        "judge-prompt": THINK_CB["judge_prompt"],
+        "extract-prompt": THINK_CB["extract_prompt"],
+        "language": THINK_CB.get("language", "en"),
+    }
+    return " ".join(
+        f"--{k} {shlex.quote(str(v))}" for k, v in flags.items() if v is not None
+    )

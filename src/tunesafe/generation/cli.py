@@ -27,6 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help='JSON {category: temperature} by meta.category (MT-Bench as FastChat); others use --temperature')
     p.add_argument("--thinking-budget", type=int, default=None,
                    help="budget forcing: cut the thinking at this many new tokens, append </think>, continue")
+    p.add_argument("--chat-template-kwargs", default=None, metavar="JSON",
+                   help='JSON object of extra chat-template variables, e.g. {"enable_thinking": false} (Qwen3)')
     p.set_defaults(func=_generate)
 
 
@@ -41,11 +43,17 @@ def _generate(args: argparse.Namespace) -> None:
         by_category = json.loads(args.category_temperature) if args.category_temperature else None
     except json.JSONDecodeError as e:
         raise TunesafeError(f"--category-temperature: not JSON ({e})") from None
+    try:
+        template_kwargs = json.loads(args.chat_template_kwargs) if args.chat_template_kwargs else None
+    except json.JSONDecodeError as e:
+        raise TunesafeError(f"--chat-template-kwargs: not JSON ({e})") from None
+    if template_kwargs is not None and not isinstance(template_kwargs, dict):
+        raise TunesafeError(f"--chat-template-kwargs: expected a JSON object, got {args.chat_template_kwargs!r}")
 
     sampling = SamplingSettings(args.temperature, args.top_p, args.top_k, args.max_new_tokens, args.seed)
     options = {"batch_size": args.batch_size} if args.engine == "hf" else {"tensor_parallel_size": args.tensor_parallel_size}
     n = generate_file(args.engine, args.model, args.prompts, args.out, sampling, adapter=args.adapter,
                       system_prompt=args.system_prompt, user_template=args.user_template, limit=args.limit,
                       multi_turn=args.multi_turn, category_temperature=by_category,
-                      thinking_budget=args.thinking_budget, **options)
+                      thinking_budget=args.thinking_budget, chat_template_kwargs=template_kwargs, **options)
     print(f"{args.out}: {n} generations")

@@ -1,7 +1,8 @@
 """The transformers engine: batched ``generate`` with left padding, on CPU or GPU.
 
 Prompts are rendered with the model's chat template (``add_generation_prompt=True``) and
-sorted by length so a batch pads little; responses come back in the prompts' order. A LoRA
+sorted by length so a batch pads little (``chat_template_kwargs``, e.g. Qwen3's
+``{"enable_thinking": false}``, go to the template as extra variables); responses come back in the prompts' order. A LoRA
 adapter directory is loaded on top of the model with peft. Sampling is seeded once per run
 (``torch.manual_seed``), so the same settings and batch size give the same responses.
 """
@@ -15,7 +16,8 @@ from tunesafe.generation import SamplingSettings
 
 
 class HFEngine:
-    def __init__(self, model: str, adapter: str | None = None, batch_size: int = 16, dtype: str = "auto", **_: object):
+    def __init__(self, model: str, adapter: str | None = None, batch_size: int = 16, dtype: str = "auto",
+                 chat_template_kwargs: dict | None = None, **_: object):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -31,11 +33,13 @@ class HFEngine:
             self.model = PeftModel.from_pretrained(self.model, adapter)
         self.model.eval()
         self.batch_size = batch_size
+        self.chat_template_kwargs = dict(chat_template_kwargs or {})
 
     @torch.inference_mode()
     def generate(self, prompts: list[list[dict[str, str]]], sampling: SamplingSettings,
                  prefixes: list[str] | None = None) -> list[str]:
-        texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+        texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True,
+                                                    **self.chat_template_kwargs) for p in prompts]
         if prefixes is not None:  # continue an assistant turn that starts with the prefix
             texts = [t + prefix for t, prefix in zip(texts, prefixes, strict=True)]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))

@@ -17,7 +17,7 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
                   adapter: str | None = None, system_prompt: str | None = None, user_template: str = "%s",
                   limit: int | None = None, multi_turn: bool = False,
                   category_temperature: dict[str, float] | None = None, thinking_budget: int | None = None,
-                  **engine_options: Any) -> int:
+                  chat_template_kwargs: dict[str, Any] | None = None, **engine_options: Any) -> int:
     """One line ``{"id", "messages", "response", "meta"[, "reference"]}`` per prompt, in order.
 
     ``multi_turn``: every prompt carries its user turns in ``meta["turns"]`` (MT-Bench); turn
@@ -36,6 +36,9 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
     thinking is cut at that many new tokens and closed with ``</think>`` before the answer;
     the lines then carry ``"thinking_budget"``. Not with prefixes or multi-turn prompts.
 
+    ``chat_template_kwargs``: extra chat-template variables (Qwen3: ``{"enable_thinking": false}``),
+    for the engine and ``prompt_text``; the lines then carry them.
+
     Single-turn lines also get ``"prompt_text"``: the prompt rendered by the model's chat
     template, without the leading BOS token (``[INST] <<SYS>>\n...\n<</SYS>>\n\n... [/INST]``
     for Llama-2): the string the official Safe Delta harmfulness judge is shown.
@@ -51,7 +54,7 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
     check_model(model)
     if adapter:
         check_model(adapter, "adapter")
-    model_engine = load_engine(engine, model, adapter=adapter, **engine_options)
+    model_engine = load_engine(engine, model, adapter=adapter, chat_template_kwargs=chat_template_kwargs, **engine_options)
     temperatures = [(category_temperature or {}).get(r.get("meta", {}).get("category"), sampling.temperature)
                     for r in rows]
     turn_responses: list[list[str]] = [[] for _ in rows]
@@ -73,7 +76,7 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
             sub_responses = [[r] for r in model_engine.generate(sub_prompts, group)]
         for i, responses in zip(idx, sub_responses, strict=True):
             turn_responses[i] = responses
-    texts = [None] * len(rows) if multi_turn else prompt_texts(adapter or model, prompts)
+    texts = [None] * len(rows) if multi_turn else prompt_texts(adapter or model, prompts, chat_template_kwargs)
     out = []
     for row, messages, responses, text in zip(rows, prompts, turn_responses, texts, strict=True):
         g = {"id": row["id"], "messages": messages, "response": responses[-1], "meta": row.get("meta", {})}
@@ -85,6 +88,7 @@ def generate_file(engine: str, model: str, prompts_path: str, out_path: str, sam
             g["assistant_prefix"] = row["assistant_prefix"]
         if thinking_budget is not None:
             g["thinking_budget"] = thinking_budget
+        g.update({"chat_template_kwargs": chat_template_kwargs} if chat_template_kwargs else {})
         if "reference" in row:
             g["reference"] = row["reference"]
         out.append(g)
@@ -109,7 +113,8 @@ def _prefixes(rows: list[dict[str, Any]], source: str, multi_turn: bool, thinkin
     return prefixes
 
 
-def prompt_texts(tokenizer_path: str, prompts: list[list[dict[str, str]]]) -> list[str | None]:
+def prompt_texts(tokenizer_path: str, prompts: list[list[dict[str, str]]],
+                 chat_template_kwargs: dict[str, Any] | None = None) -> list[str | None]:
     """Each prompt as the chat template renders it for generation, the BOS token dropped (None
     when the tokenizer has no template)."""
     from transformers import AutoTokenizer
@@ -118,7 +123,8 @@ def prompt_texts(tokenizer_path: str, prompts: list[list[dict[str, str]]]) -> li
     if tokenizer.chat_template is None:
         return [None] * len(prompts)
     bos = tokenizer.bos_token or ""
-    texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+    texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True, **(chat_template_kwargs or {}))
+             for p in prompts]
     return [t[len(bos):] if bos and t.startswith(bos) else t for t in texts]
 
 

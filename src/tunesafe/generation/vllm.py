@@ -1,5 +1,7 @@
 """The vLLM engine (GPU): ``LLM.chat`` with ``SamplingParams``, LoRA via ``LoRARequest``;
-``LLM.generate`` on the rendered chat template plus the prefix for continuations.
+``LLM.generate`` on the rendered chat template plus the prefix for continuations;
+``chat_template_kwargs`` (e.g. Qwen3's ``{"enable_thinking": false}``) reach the template
+both ways (``LLM.chat(chat_template_kwargs=...)``).
 
 Thin on purpose: it only maps our settings onto vLLM's documented API. vLLM is imported
 when this engine is chosen (``pip install tunesafe[gpu]``), never otherwise.
@@ -13,7 +15,8 @@ from tunesafe.generation import SamplingSettings
 
 class VLLMEngine:
     def __init__(self, model: str, adapter: str | None = None, tensor_parallel_size: int = 1,
-                 max_lora_rank: int = 64, gpu_memory_utilization: float = 0.9, **_: object):
+                 max_lora_rank: int = 64, gpu_memory_utilization: float = 0.9,
+                 chat_template_kwargs: dict | None = None, **_: object):
         try:
             from vllm import LLM
             from vllm.lora.request import LoRARequest
@@ -22,6 +25,7 @@ class VLLMEngine:
         self.llm = LLM(model=model, tensor_parallel_size=tensor_parallel_size, enable_lora=adapter is not None,
                        max_lora_rank=max_lora_rank, gpu_memory_utilization=gpu_memory_utilization)
         self.lora_request = LoRARequest("adapter", 1, adapter) if adapter else None
+        self.chat_template_kwargs = dict(chat_template_kwargs or {})
 
     def generate(self, prompts: list[list[dict[str, str]]], sampling: SamplingSettings,
                  prefixes: list[str] | None = None) -> list[str]:
@@ -34,9 +38,11 @@ class VLLMEngine:
         )
         if prefixes is not None:  # raw continuation: chat template + the assistant's prefix
             tokenizer = self.llm.get_tokenizer()
-            texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) + prefix
+            texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True,
+                                                   **self.chat_template_kwargs) + prefix
                      for p, prefix in zip(prompts, prefixes, strict=True)]
             outputs = self.llm.generate(texts, params, lora_request=self.lora_request, use_tqdm=True)
         else:
-            outputs = self.llm.chat(prompts, params, lora_request=self.lora_request, use_tqdm=True)
+            outputs = self.llm.chat(prompts, params, lora_request=self.lora_request, use_tqdm=True,
+                                    chat_template_kwargs=self.chat_template_kwargs or None)
         return [o.outputs[0].text.strip() for o in outputs]

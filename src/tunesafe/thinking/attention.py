@@ -1,7 +1,8 @@
 """Constraint attention (When Thinking Fails, arXiv 2505.11423, Sec. 5).
 
 For an item, C is the token set of its constraint text (from the character spans the item
-records: ``constraint_spans``, offsets into ``prompt``). One teacher-forced forward pass
+records: ``constraint_spans``, offsets into ``prompt``: exact in the toy IFEval, located from
+the instructions for real IFEval, :mod:`.spans`; an item with no span is skipped). One teacher-forced forward pass
 with eager attention over the rendered prompt + the model's own response gives, per layer
 l and answer token t, the attention mass on C averaged over heads,
 ``a_l(t) = mean_h sum_{j in C} A_{l,h}[t, j]``; averaged over the answer tokens it is
@@ -91,8 +92,8 @@ def run(model_ref: str, items: list[dict[str, Any]], gens: dict[str, list[dict[s
     by_id = {c: {str(g["id"]): g for g in rows} for c, rows in gens.items()}
     out = []
     for item in items[:limit] if limit else items:
-        if not item.get("constraint_spans"):
-            raise TunesafeError(f"item {item['key']}: no constraint_spans (the toy generator records them)")
+        if "constraint_spans" not in item:
+            raise TunesafeError(f"item {item['key']}: no constraint_spans (`tunesafe thinking prepare` adds them)")
         key = str(item["key"])
         betas = {c: item_betas(model, tokenizer, item, by_id[c][key]) for c in ("direct", "cot")}
         if None in betas.values():

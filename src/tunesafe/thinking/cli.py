@@ -10,6 +10,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_data_commands(sub)
     _add_scoring_commands(sub)
+    from tunesafe.thinking.complexbench_cli import add_commands
+
+    add_commands(sub)
 
 
 def _add_data_commands(sub: argparse._SubParsersAction) -> None:
@@ -85,7 +88,10 @@ def _add_scoring_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def add_report_commands(sub: argparse._SubParsersAction) -> None:
-    """`tunesafe report thinking` and `tunesafe report thinking-attention`."""
+    """`tunesafe report thinking`, `thinking-attention` and `thinking-complexbench`."""
+    from tunesafe.thinking.complexbench_cli import add_report_commands as complexbench_report
+
+    complexbench_report(sub)
     p = sub.add_parser("thinking-attention", help="beta drop per layer (all, CoT fixes, CoT breaks): table + figure")
     p.add_argument("--inputs", nargs="+", required=True, help="per-item betas JSON of every run")
     p.add_argument("--tables", default="results/tables")

@@ -54,19 +54,23 @@ def check_items(items: list[dict[str, Any]], where: str) -> list[dict[str, Any]]
 
 def load_items(source: str, path: str | None = None, id: str | None = None, split: str = "train",
                n: int | None = None, seed: int = 0) -> list[dict[str, Any]]:
-    """IFEval items: the toy generator, a local JSONL in the IFEval schema, or a HF dataset."""
+    """IFEval items: the toy generator, a local JSONL in the IFEval schema, or a HF dataset;
+    real items get ``constraint_spans`` located from their instructions (:mod:`.spans`)."""
     if source == "toy":
         from tunesafe.thinking.toy import toy_items
 
         return toy_items(n or 60, seed)
+    from tunesafe.thinking.spans import with_spans
+
     if source == "file":
         from tunesafe.io import read_jsonl
 
-        return check_items(read_jsonl(path), str(path))
+        rows = read_jsonl(path)
+        return with_spans(check_items(rows[:n] if n else rows, str(path)))
     import datasets
 
     rows = [dict(r) for r in datasets.load_dataset(id, split=split)]
-    return check_items(rows[:n] if n else rows, f"{id}[{split}]")
+    return with_spans(check_items(rows[:n] if n else rows, f"{id}[{split}]"))
 
 
 def prompts(items: list[dict[str, Any]], condition: str, cue: str | None = None,
