@@ -15,6 +15,9 @@ CORRECT = [
     ("<think>\nso \\boxed{7}\n</think>\n\nThe answer is \\boxed{6}.", "7", 0.0),
     # the box is only in the thinking; the answer "6" is judged: 0
     ("<think>\\boxed{7}</think>\n\nThe answer is 6.", "7", 0.0),
+    # a bare answer after the thinking: correct; judged with the thinking in front, the
+    # grader would cut after the thinking's last "=" and read "7 </think> 7"
+    ("<think>\n3 + 4 = 7\n</think>\n\n7", "7", 1.0),
     # no thinking at all: the whole response is the answer
     ("The answer is \\boxed{\\frac{1}{2}}", "0.5", 1.0),
     # the last box counts
