@@ -19,6 +19,9 @@ include: "mathif_common.smk"
 MATHIF_CATEGORY = "MathIF (arXiv 2505.14810)"
 
 
+include: "mathif_training.smk"
+
+
 if MATHIF_MODELS:
     TABLES += expand(
         "results/tables/{name}.{ext}",
@@ -37,7 +40,7 @@ if MATHIF_MODELS and MATHIF_BUDGETS and MATHIF_BUDGET_MODELS:
 
 
 wildcard_constraints:
-    mathif_model="|".join(re.escape(m) for m in MATHIF_MODELS) or "NONE",
+    mathif_model="|".join(re.escape(m) for m in MATHIF_EVAL_MODELS) or "NONE",
     mathif_setting="|".join(MATHIF_SETTINGS),
 
 
