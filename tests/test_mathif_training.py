@@ -1,0 +1,69 @@
+"""MathIF training paradigms (tunesafe.mathif.training): RL prompts and the paradigm table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tunesafe.errors import TunesafeError
+from tunesafe.io import write_json
+from tunesafe.mathif.data import COT
+from tunesafe.mathif.training import rl_prompts, training_table
+
+
+def test_toy_rl_prompts_are_unconstrained_problems_with_their_answer():
+    rows = rl_prompts("toy", 40, 31)
+    assert rows == rl_prompts("toy", 40, 31)  # a pure function of (n, seed)
+    assert rows != rl_prompts("toy", 40, 32)
+    for row in rows:
+        (turn,) = row["messages"]
+        assert turn["role"] == "user" and turn["content"].endswith(COT)  # nothing after the CoT line
+        question = turn["content"][: -len(COT)]
+        numbers = [int(w) for w in question.replace("?", " ").split() if w.isdigit()]
+        a, b = numbers
+        # the reference is the sum, or the difference for "gives ... away" questions
+        assert int(row["reference"]) == (a - b if "left" in question else a + b)
+
+
+def test_rl_prompts_errors_name_the_flag():
+    with pytest.raises(TunesafeError, match="--n"):
+        rl_prompts("toy", None, 1)
+    with pytest.raises(TunesafeError, match="--id"):
+        rl_prompts("hf", 5, 1)
+
+
+def _scores(root, model, hacc, sacc, correct, correct_free):
+    items = [{"follow": [True], "hard": True}]
+    write_json(root / model / "constraints.json", {"hacc": hacc, "sacc": sacc, "correct": correct, "items": items})
+    write_json(root / model / "no_constraints.json", {"hacc": 1.0, "sacc": 1.0, "correct": correct_free, "items": items})
+
+
+def test_training_table_rows_per_seed_and_mean_with_sd(tmp_path):
+    _scores(tmp_path, "training/base", 0.10, 0.30, 0.05, 0.10)
+    _scores(tmp_path, "sft", 0.20, 0.40, 0.50, 0.60)
+    _scores(tmp_path, "rl/a/s1", 0.10, 0.35, 0.60, 0.70)
+    _scores(tmp_path, "rl/a/s2", 0.20, 0.45, 0.70, 0.80)
+    table = training_table(tmp_path, {"Base": ["training/base"], "SFT": ["sft"], "SFT+RL": ["rl/a/s1", "rl/a/s2"]},
+                           paper={"SFT": {"hacc": 12.3}})
+    assert list(table["Paradigm"]) == ["Base", "SFT", "SFT+RL", "SFT+RL", "SFT+RL"]
+    assert list(table["Seed"]) == ["training/base", "sft", "rl/a/s1", "rl/a/s2", "mean"]
+    mean = table.iloc[-1]
+    # by hand: HAcc (10 + 20) / 2 = 15, sd of {10, 20} = 7.07; SAcc (35 + 45) / 2 = 40
+    assert mean["HAcc (%)"] == 15.0 and mean["HAcc (%) sd"] == 7.07 and mean["SAcc (%)"] == 40.0
+    assert mean["Correct w/ constraints (%)"] == 65.0 and mean["Correct w/o constraints (%)"] == 75.0
+    assert table.iloc[1]["Correct w/o constraints (%)"] == 60.0  # from no_constraints.json
+    assert table.iloc[1]["Paper HAcc (%)"] == 12.3 and pd.isna(table.iloc[0]["Paper HAcc (%)"])
+
+
+def test_training_table_names_a_missing_score_file(tmp_path):
+    with pytest.raises(TunesafeError, match=r"rl/x/s1/constraints.json"):
+        training_table(tmp_path, {"SFT+RL": ["rl/x/s1"]})
+
+
+def test_toy_prompts_meet_no_constraint_by_construction():
+    """The RL prompts carry no constraint text: no toy constraint description is in them."""
+    from tunesafe.mathif.toy import toy_items
+
+    descriptions = {d for it in toy_items(60, 21) for d in it["constraint_desc"]}
+    for row in rl_prompts("toy", 40, 31):
+        assert not any(d in row["messages"][0]["content"] for d in descriptions)
