@@ -67,3 +67,49 @@ def test_toy_prompts_meet_no_constraint_by_construction():
     descriptions = {d for it in toy_items(60, 21) for d in it["constraint_desc"]}
     for row in rl_prompts("toy", 40, 31):
         assert not any(d in row["messages"][0]["content"] for d in descriptions)
+
+
+def test_workflow_plans_each_variant_and_seed_from_its_start_and_scores_it(tmp_path):
+    from test_workflow_config import dry_run, toy_config, workdir
+
+    work = workdir(tmp_path)
+    config = toy_config()
+    run = dry_run(work, config, "-p", "results/tables/mathif_training.csv", "results/tables/mathif.csv", quiet=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = run.stdout
+    training = config["mathif"]["training"]
+    for variant, spec in training["variants"].items():
+        start = "results/models/toy/base" if spec["start"] == "base" else "results/models/toy/reasoning"
+        rewards = " ".join(f"--reward {r}" for r in spec["rewards"])
+        for seed in training["seeds"]:
+            cmd = next(line for line in out.splitlines() if f"--out results/models/mathif_rl/{variant}/s{seed} " in line)
+            assert f"train grpo --model {start} " in cmd and f" {rewards} " in cmd and f"--seed {seed} " in cmd
+            for setting in ("constraints", "no_constraints"):
+                assert f"results/metrics/mathif/rl/{variant}/s{seed}/{setting}.json" in out
+    assert "results/metrics/mathif/training/base/no_constraints.json" in out
+    report = next(line for line in out.splitlines() if "report mathif-training" in line)
+    assert "--row Base=training/base --row SFT=toy_reasoning --row SFT+RL=rl/sft_rl/s1,rl/sft_rl/s2 " in report
+    # the paradigms stay out of Table 3
+    table3 = next(line for line in out.splitlines() if "tunesafe report mathif " in line)
+    assert "rl/" not in table3 and "training/base" not in table3
+
+
+def test_workflow_refuses_an_sft_model_that_is_not_a_mathif_model(tmp_path):
+    from test_workflow_config import dry_run, toy_config, workdir
+
+    config = toy_config()
+    config["mathif"]["training"]["sft"] = "nope"
+    run = dry_run(workdir(tmp_path), config)
+    assert run.returncode != 0 and "config error: mathif.training.sft: 'nope' is not a mathif.models entry" in run.stdout + run.stderr
+
+
+def test_paper_config_plans_grpo_on_gpus(tmp_path):
+    from test_workflow_config import dry_run, workdir
+
+    work = workdir(tmp_path)
+    run = dry_run(work, None, "-p", "results/tables/mathif_training.csv", "--configfile", "config/paper.yaml", quiet=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    jobs = run.stdout.split("rule mathif_grpo:")[1:]
+    assert len(jobs) == 6  # 3 variants x 2 seeds
+    assert all("gpu=8" in job.split("rule ")[0] for job in jobs)
+    assert "--gpus 8 train grpo --model Qwen/Qwen2.5-Math-1.5B " in run.stdout

@@ -55,7 +55,7 @@ rule mathif_grpo:
         ),
         settings=json.dumps(MATHIF_TRAINING.get("grpo", {})),
     shell:
-        "tunesafe --threads {threads} train grpo --model {params.model} --prompts {input.prompts} "
+        "tunesafe --threads {threads} --gpus {resources.gpu} train grpo --model {params.model} --prompts {input.prompts} "
         "{params.rewards} --settings {params.settings:q} --seed {wildcards.rl_seed} "
         "--out {output} > {log} 2>&1"
 

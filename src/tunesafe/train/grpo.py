@@ -77,7 +77,8 @@ def _config(settings: GrpoSettings, scratch: Path, n_rewards: int):
         reward_weights=settings.reward_weights or [1.0] * n_rewards,
         gradient_checkpointing=settings.gradient_checkpointing, bf16=bf16, fp16=False,
         use_cpu=not torch.cuda.is_available(), seed=settings.seed, data_seed=settings.seed,
-        logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True, use_vllm=False,
+        logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True,
+        use_vllm=settings.use_vllm, vllm_mode="colocate",
     )
 
 

@@ -34,6 +34,7 @@ class GrpoSettings:
     max_grad_norm: float = 1.0
     reward_weights: list[float] | None = None  # one per reward, default 1 each
     gradient_checkpointing: bool = False
+    use_vllm: bool = False  # rollouts by vLLM in the training processes (vllm_mode "colocate"); else HF generate
     precision: str = "auto"  # auto (bf16 where the GPU has it, else fp32), bf16, fp32
     seed: int = 42
     system_prompt: str | None = None  # added to prompts that have no system turn
