@@ -82,7 +82,8 @@ def mathif_rl_dir(variant, seed):
 
 def mathif_model_ref(name):
     """Directory or hub id of a MathIF model: mathif.models.<name> ("toy_reasoning" is built
-    by the toy rules), the model of a mathif.variants entry, or a training paradigm's."""
+    by the toy rules), the model of a mathif.variants entry, or a training paradigm's.
+    """
     if (v := mathif_variant(name)) is not None:
         return v["model"]
     if name == "training/base":
@@ -105,7 +106,9 @@ def mathif_model_input(wildcards):
 
 def mathif_grpo_start(wildcards):
     """Start model (a rule input when it is built here or a local directory) of an RL variant."""
-    start = mathif_start_model(MATHIF_TRAINING["variants"][wildcards.rl_variant]["start"])
+    start = mathif_start_model(
+        MATHIF_TRAINING["variants"][wildcards.rl_variant]["start"]
+    )
     built = start in (model_path("toy", "base"), model_path("toy", "reasoning"))
     return [start] if built or os.path.isdir(start) else []
 

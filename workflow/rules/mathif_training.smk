@@ -51,7 +51,8 @@ rule mathif_grpo:
             MATHIF_TRAINING["variants"][w.rl_variant]["start"]
         ),
         rewards=lambda w: " ".join(
-            f"--reward {r}" for r in MATHIF_TRAINING["variants"][w.rl_variant]["rewards"]
+            f"--reward {r}"
+            for r in MATHIF_TRAINING["variants"][w.rl_variant]["rewards"]
         ),
         settings=json.dumps(MATHIF_TRAINING.get("grpo", {})),
     shell:
