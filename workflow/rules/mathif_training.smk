@@ -40,7 +40,7 @@ rule mathif_grpo:
     log:
         "results/logs/mathif/grpo_{rl_variant}_s{rl_seed}.log",
     benchmark:
-        "results/benchmarks/mathif/grpo_{rl_variant}_s{rl_seed}.tsv"
+        "results/benchmarks/mathif_rl/{rl_variant}_s{rl_seed}.tsv"
     conda:
         ENV
     threads: THREADS
