@@ -53,6 +53,8 @@ def test_training_table_rows_per_seed_and_mean_with_sd(tmp_path):
     assert mean["Correct w/ constraints (%)"] == 65.0 and mean["Correct w/o constraints (%)"] == 75.0
     assert table.iloc[1]["Correct w/o constraints (%)"] == 60.0  # from no_constraints.json
     assert table.iloc[1]["Paper HAcc (%)"] == 12.3 and pd.isna(table.iloc[0]["Paper HAcc (%)"])
+    plain = training_table(tmp_path, {"SFT": ["sft"]})
+    assert not [c for c in plain.columns if c.startswith("Paper")]  # no paper numbers: no paper columns
 
 
 def test_training_table_names_a_missing_score_file(tmp_path):

@@ -16,7 +16,8 @@ holds the two pieces that are the paradigms' own:
 - :func:`training_table`: ``mathif_training.{csv,md}``: one row per paradigm and seed, and
   for a paradigm with several seeds a mean row with the seeds' standard deviation, HAcc,
   SAcc and correctness with constraints and correctness without them, in percent; with
-  ``--paper FILE:KEY`` the paper's values of the paradigm beside ours.
+  ``--paper FILE:KEY`` the paper's values of the paradigm beside ours (without it, no
+  paper columns).
 """
 
 from __future__ import annotations
@@ -85,16 +86,16 @@ def rl_prompts(source: str, n: int | None, seed: int, dataset_id: str | None = N
     raise TunesafeError(f"rl-prompts --source {source!r}: expected toy or hf")
 
 
-def _row(paradigm: str, seed: str, values: dict[str, float | None], paper: dict[str, Any]) -> dict[str, Any]:
-    return {"Paradigm": paradigm, "Seed": seed, **values,
-            **{f"Paper {col}": paper.get(key) for col, key in PAPER_KEYS.items()}}
+def _row(paradigm: str, seed: str, values: dict[str, float | None], paper: dict[str, Any] | None) -> dict[str, Any]:
+    """One table row; the paper's columns only when paper numbers were given at all."""
+    papers = {} if paper is None else {f"Paper {col}": paper.get(key) for col, key in PAPER_KEYS.items()}
+    return {"Paradigm": paradigm, "Seed": seed, **values, **papers}
 
 
 def training_table(root: str | Path, paradigms: dict[str, list[str]],
                    paper: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
     """Rows of the module docstring; ``paradigms`` maps a label to its models (one per seed),
     ``paper`` a label to the paper's ``{hacc, sacc, correct}``."""
-    paper = paper or {}
     rows = []
     for label, models in paradigms.items():
         if not models:
@@ -103,11 +104,11 @@ def training_table(root: str | Path, paradigms: dict[str, list[str]],
         for model in models:
             values = {col: _pct(load_scores(root, model, setting)[key]) for col, setting, key in METRICS}
             per_seed.append(values)
-            rows.append(_row(label, model, values, paper.get(label, {})))
+            rows.append(_row(label, model, values, None if paper is None else paper.get(label, {})))
         if len(models) > 1:
             mean = {col: round(statistics.mean(v[col] for v in per_seed), 2) for col, _, _ in METRICS}
             sd = {f"{col} sd": round(statistics.stdev(v[col] for v in per_seed), 2) for col, _, _ in METRICS}
-            rows.append({**_row(label, "mean", mean, paper.get(label, {})), **sd})
+            rows.append({**_row(label, "mean", mean, None if paper is None else paper.get(label, {})), **sd})
     return pd.DataFrame(rows)
 
 
