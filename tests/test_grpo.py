@@ -83,3 +83,13 @@ def test_bad_settings_name_the_key(settings, name):
         GrpoSettings.from_dict(settings)
     with pytest.raises(TunesafeError, match="unknown key 'groupsize'"):
         GrpoSettings.from_dict({"groupsize": 4})
+
+
+def test_cli_refuses_a_bad_setting_in_one_line(tmp_path, capsys):
+    from tunesafe.cli import main
+
+    rc = main(["train", "grpo", "--model", "m", "--prompts", "p.jsonl", "--reward", "mathif_correct",
+               "--settings", '{"steps": 2}', "--group-size", "1", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("tunesafe train: error: grpo setting group_size=1 is invalid") and "\n" not in err
+    assert not (tmp_path / "o").exists()
