@@ -127,10 +127,8 @@ def mathif_training_rows():
     rows = {"Base": ["training/base"], "SFT": [MATHIF_TRAINING["sft"]]}
     for v, spec in MATHIF_TRAINING.get("variants", {}).items():
         rows[spec.get("label", v)] = [n for n, (vv, _) in MATHIF_RL.items() if vv == v]
-    return " ".join(
-        f"--row {shlex.quote(label + '=' + ','.join(models))}"
-        for label, models in rows.items()
-    )
+    specs = [f"{label}={','.join(models)}" for label, models in rows.items()]
+    return " ".join(f"--row {shlex.quote(spec)}" for spec in specs)
 
 
 def mathif_adapter_arg(wildcards):
