@@ -105,6 +105,16 @@ def test_workflow_refuses_an_sft_model_that_is_not_a_mathif_model(tmp_path):
     assert run.returncode != 0 and "config error: mathif.training.sft: 'nope' is not a mathif.models entry" in run.stdout + run.stderr
 
 
+def test_workflow_refuses_grpo_settings_the_job_would_refuse(tmp_path):
+    from test_workflow_config import dry_run, toy_config, workdir
+
+    config = toy_config()
+    config["mathif"]["training"]["grpo"].update(group_size=8, prompts_per_step=4, micro_batch=12)
+    run = dry_run(workdir(tmp_path), config)
+    assert run.returncode != 0
+    assert "config error: mathif.training.grpo: grpo setting micro_batch=12 is invalid" in run.stdout + run.stderr
+
+
 def test_paper_config_plans_grpo_on_gpus(tmp_path):
     from test_workflow_config import dry_run, workdir
 

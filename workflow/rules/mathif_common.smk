@@ -35,6 +35,13 @@ if MATHIF_TRAINING and MATHIF_TRAINING["sft"] not in MATHIF_MODELS:
         f"config error: mathif.training.sft: {MATHIF_TRAINING['sft']!r} is not a mathif.models "
         f"entry (expected one of {', '.join(MATHIF_MODELS)})"
     )
+if MATHIF_TRAINING:
+    from tunesafe.train.grpo_settings import GrpoSettings
+
+    try:  # the job's own checks, at parse time (micro_batch must divide the completions...)
+        GrpoSettings.from_dict(MATHIF_TRAINING.get("grpo", {}))
+    except TunesafeError as e:
+        sys.exit(f"config error: mathif.training.grpo: {e}")
 MATHIF_EVAL_MODELS = [
     *MATHIF_MODELS,
     *(["training/base"] if MATHIF_TRAINING else []),
