@@ -515,6 +515,8 @@ def small_mathif_config() -> dict:
     m["toy_reasoning"]["training"].update(epochs=1)
     m["sampling"]["max_new_tokens"] = 100
     m["intervention_max_new_tokens"] = 60
+    m["training"]["prompts"]["n"] = 16
+    m["training"]["grpo"].update(steps=2, prompts_per_step=1, group_size=4, micro_batch=4, max_completion_length=40)
     config["threads"] = 1  # two one-thread jobs at a time on 2 cores, not one two-thread job
     return config
 
@@ -535,10 +537,32 @@ def test_mathif_workflow_builds_the_tables_and_figures(tmp_path):
     (tmp_path / "small.yaml").write_text(yaml.safe_dump(small_mathif_config(), sort_keys=False))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     snakemake = str(Path(sys.executable).with_name("snakemake"))
-    run = subprocess.run([snakemake, *MATHIF_TARGETS, "--cores", "2", "--configfile", "small.yaml"],
+    training = ["results/tables/mathif_training.csv"]
+    run = subprocess.run([snakemake, *MATHIF_TARGETS, *training, "--cores", "2", "--configfile", "small.yaml"],
                          cwd=tmp_path, capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr[-4000:]
     check_mathif_outputs(tmp_path)
+    check_training_table(tmp_path)
+
+
+def check_training_table(root: Path) -> None:
+    """The training paradigms' table against the score files of its models: every RL variant
+    and seed is a model the GRPO rule wrote and the MathIF rules scored."""
+    import pandas as pd
+
+    table = pd.read_csv(root / "results" / "tables" / "mathif_training.csv")
+    per_model = table[table["Seed"] != "mean"]
+    assert list(per_model["Seed"]) == ["training/base", "toy_reasoning", "rl/sft_rl/s1", "rl/sft_rl/s2", "rl/cold_rl/s1",
+                                       "rl/cold_rl/s2", "rl/cold_rl_format/s1", "rl/cold_rl_format/s2"]
+    for row in per_model.to_dict("records"):
+        scores = json.loads((root / "results" / "metrics" / "mathif" / row["Seed"] / "constraints.json").read_text())
+        assert row["HAcc (%)"] == pytest.approx(round(100 * scores["hacc"], 2))
+        assert row["SAcc (%)"] == pytest.approx(round(100 * scores["sacc"], 2))
+    for variant in ("sft_rl", "cold_rl", "cold_rl_format"):
+        for seed in (1, 2):
+            summary = json.loads((root / "results" / "models" / "mathif_rl" / variant / f"s{seed}" /
+                                  "train_summary.json").read_text())
+            assert summary["steps"] == 2 and len(summary["rewards"]) == 2
 
 
 def check_mathif_outputs(root: Path) -> None:

@@ -26,7 +26,8 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 GPU_RULES = {"finetune", "safety_set_answers", "safedelta_hessian", "safedelta", "generate", "evaluate_lm_eval",
              "safelora", "mathif_generate", "rebound_positive", "rebound_negative", "rebound_evaluate",
-             "resistance_slices", "resistance_responses", "resistance_train", "picky_finetune", "picky_generate"}
+             "resistance_slices", "resistance_responses", "resistance_train", "picky_finetune", "picky_generate",
+             "mathif_grpo"}
 
 
 def planned_jobs(*args: str) -> list[dict]:

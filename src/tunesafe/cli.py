@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             gpus.assign(args.gpus)
             if args.stage == "train" and args.gpus > 1 and not launch.under_launcher():
                 return launch.relaunch(sys.argv[1:] if argv is None else argv, args.gpus,
-                                       getattr(args, "settings", None))
+                                       getattr(args, "settings", None), shard=args.command == "sft")
         args.func(args)
     except TunesafeError as e:
         print(f"tunesafe {args.stage}: error: {e}", file=sys.stderr)

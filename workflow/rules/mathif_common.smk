@@ -20,6 +20,33 @@ MATHIF_MODELS = {
     **{v: v for v in MATHIF_VARIANTS},
 }
 MATHIF_INTERVENTION = [m for m in MATHIF.get("intervention", []) if m in MATHIF_MODELS]
+# Training paradigms (mathif.training, arXiv 2505.14810 Sec. 4): the start model of cold RL
+# is evaluated as "training/base", the SFT model is the mathif.models entry training.sft,
+# and every RL variant and seed is a model "rl/<variant>/s<seed>" (built by mathif_grpo).
+# They are scored by the same generate/score rules, outside Table 3 (mathif_report).
+MATHIF_TRAINING = MATHIF.get("training") or {}
+MATHIF_RL = {
+    f"rl/{v}/s{s}": (v, s)
+    for v in MATHIF_TRAINING.get("variants", {})
+    for s in MATHIF_TRAINING.get("seeds", [])
+}
+if MATHIF_TRAINING and MATHIF_TRAINING["sft"] not in MATHIF_MODELS:
+    sys.exit(
+        f"config error: mathif.training.sft: {MATHIF_TRAINING['sft']!r} is not a mathif.models "
+        f"entry (expected one of {', '.join(MATHIF_MODELS)})"
+    )
+if MATHIF_TRAINING:
+    from tunesafe.train.grpo_settings import GrpoSettings
+
+    try:  # the job's own checks, at parse time (micro_batch must divide the completions...)
+        GrpoSettings.from_dict(MATHIF_TRAINING.get("grpo", {}))
+    except TunesafeError as e:
+        sys.exit(f"config error: mathif.training.grpo: {e}")
+MATHIF_EVAL_MODELS = [
+    *MATHIF_MODELS,
+    *(["training/base"] if MATHIF_TRAINING else []),
+    *MATHIF_RL,
+]
 # CoT length control: models in mathif.budget_models generate the constraint prompts again
 # with each thinking budget of mathif.budgets (setting budget_<N>, budget forcing)
 MATHIF_BUDGETS = list(MATHIF.get("budgets", []) or [])
@@ -47,11 +74,29 @@ def mathif_variant(name):
     return VARIANTS[method](task)
 
 
+def mathif_start_model(which):
+    """Start model of a training paradigm: "base" (mathif.training.base; "toy" is the toy
+    base) or "sft" (the mathif.models entry mathif.training.sft)."""
+    if which == "sft":
+        return mathif_model_ref(MATHIF_TRAINING["sft"])
+    base = MATHIF_TRAINING["base"]
+    return model_path("toy", "base") if base == "toy" else base
+
+
+def mathif_rl_dir(variant, seed):
+    return model_path("mathif_rl", variant, f"s{seed}")
+
+
 def mathif_model_ref(name):
     """Directory or hub id of a MathIF model: mathif.models.<name> ("toy_reasoning" is built
-    by the toy rules), or the model of a mathif.variants entry."""
+    by the toy rules), the model of a mathif.variants entry, or a training paradigm's.
+    """
     if (v := mathif_variant(name)) is not None:
         return v["model"]
+    if name == "training/base":
+        return mathif_start_model("base")
+    if name in MATHIF_RL:
+        return mathif_rl_dir(*MATHIF_RL[name])
     ref = MATHIF_MODELS[name]
     return model_path("toy", "reasoning") if ref == "toy_reasoning" else ref
 
@@ -61,7 +106,36 @@ def mathif_model_input(wildcards):
     if (v := mathif_variant(name)) is not None:
         return v["inputs"]
     ref = mathif_model_ref(name)
-    return [ref] if MATHIF_MODELS[name] == "toy_reasoning" or os.path.isdir(ref) else []
+    built = name in MATHIF_RL or MATHIF_MODELS.get(name) == "toy_reasoning"
+    built = built or (name == "training/base" and MATHIF_TRAINING["base"] == "toy")
+    return [ref] if built or os.path.isdir(ref) else []
+
+
+def mathif_grpo_start(wildcards):
+    """Start model (a rule input when it is built here or a local directory) of an RL variant."""
+    start = mathif_start_model(
+        MATHIF_TRAINING["variants"][wildcards.rl_variant]["start"]
+    )
+    built = start in (model_path("toy", "base"), model_path("toy", "reasoning"))
+    return [start] if built or os.path.isdir(start) else []
+
+
+def mathif_rl_prompts_args():
+    """`tunesafe mathif rl-prompts` arguments of config mathif.training.prompts."""
+    return " ".join(
+        f"--{k.replace('_', '-')} {shlex.quote(str(v))}"
+        for k, v in MATHIF_TRAINING["prompts"].items()
+        if v is not None
+    )
+
+
+def mathif_training_rows():
+    """`--row LABEL=MODEL,...` of the training table: base, SFT, each RL variant's seeds."""
+    rows = {"Base": ["training/base"], "SFT": [MATHIF_TRAINING["sft"]]}
+    for v, spec in MATHIF_TRAINING.get("variants", {}).items():
+        rows[spec.get("label", v)] = [n for n, (vv, _) in MATHIF_RL.items() if vv == v]
+    specs = [f"{label}={','.join(models)}" for label, models in rows.items()]
+    return " ".join(f"--row {shlex.quote(spec)}" for spec in specs)
 
 
 def mathif_adapter_arg(wildcards):

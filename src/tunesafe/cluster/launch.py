@@ -43,6 +43,8 @@ def accelerate_command(argv: list[str], gpus: int, full: bool) -> list[str]:
     return cmd + ["-m", "tunesafe.cli", *argv]
 
 
-def relaunch(argv: list[str], gpus: int, settings_json: str | None) -> int:
-    """Run the command again under accelerate launch; its exit status."""
-    return subprocess.call(accelerate_command(argv, gpus, is_full_finetune(settings_json)))
+def relaunch(argv: list[str], gpus: int, settings_json: str | None, shard: bool = True) -> int:
+    """Run the command again under accelerate launch; its exit status. ``shard=False`` (GRPO:
+    every process holds the whole model and, with vLLM colocated, its own rollout engine)
+    asks for plain data parallelism whatever the settings."""
+    return subprocess.call(accelerate_command(argv, gpus, shard and is_full_finetune(settings_json)))

@@ -1,13 +1,15 @@
 """``tunesafe mathif``, ``tunesafe evaluate mathif`` and ``tunesafe report mathif``: the
 MathIF arm's commands (arXiv 2505.14810), all parsed here, the work in this package.
 
-- ``tunesafe mathif prepare|prompts|intervention|toy-reasoning-data``: data (:mod:`.data`,
+- ``tunesafe mathif prepare|prompts|intervention|toy-reasoning-data|rl-prompts``: data (:mod:`.data`,
   :mod:`.toy`);
 - ``tunesafe evaluate mathif``: HAcc, SAcc and correctness (:mod:`.evaluate`), added to the
   evaluate group by :func:`add_evaluate_command`;
 - ``tunesafe report mathif``: Tables 3 and 6 and the breakdown figures (:mod:`.tables`),
   and ``tunesafe report mathif-budget``: the CoT length control sweep (:mod:`.budget`),
-  added to the report group by :func:`add_report_commands`.
+  added to the report group by :func:`add_report_commands`;
+- ``tunesafe mathif rl-prompts`` and ``tunesafe report mathif-training``: the training
+  paradigms (:mod:`.training`; the RL itself is ``tunesafe train grpo``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=_toy_data)
 
+    p = sub.add_parser("rl-prompts", help="RL prompts without constraints (training paradigms): toy or a HF data set")
+    p.add_argument("--source", required=True, choices=["toy", "hf"])
+    p.add_argument("--n", type=int, help="number of prompts (toy: required; hf: drawn with --seed, default all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--id", help="hf: dataset id")
+    p.add_argument("--split", default="train", help="hf: split")
+    p.add_argument("--revision", help="hf: revision")
+    p.add_argument("--question-field", default="problem", help="hf: the field holding the problem")
+    p.add_argument("--answer-field", default="answer", help="hf: the field holding the reference answer")
+    p.add_argument("--out", required=True, help="JSONL prompt records with reference")
+    p.set_defaults(func=_rl_prompts)
+
 
 def add_evaluate_command(metrics: argparse._SubParsersAction) -> None:
     """``tunesafe evaluate mathif``: added to the evaluate group next to the metrics."""
@@ -89,6 +103,14 @@ def add_report_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tables", default="results/tables", help="directory for mathif_budget.{csv,md}")
     p.add_argument("--figures", default="results/figures", help="directory for mathif_budget.{pdf,png}")
     p.set_defaults(func=_report_budget)
+
+    p = sub.add_parser("mathif-training", help="MathIF training paradigms: SFT, SFT+RL, cold RL, format reward")
+    p.add_argument("--root", default="results/metrics/mathif", help="scores: <root>/<model>/{constraints,no_constraints}.json")
+    p.add_argument("--row", action="append", required=True, metavar="LABEL=MODEL[,MODEL...]",
+                   help="a paradigm's label and its models (one per seed), in table order; repeatable")
+    p.add_argument("--paper", metavar="FILE:KEY", help="paper numbers beside ours: label -> {hacc, sacc, correct}")
+    p.add_argument("--tables", default="results/tables", help="directory for mathif_training.{csv,md}")
+    p.set_defaults(func=_report_training)
 
 
 def _prepare(args: argparse.Namespace) -> None:
@@ -150,3 +172,22 @@ def _report_budget(args: argparse.Namespace) -> None:
     from tunesafe.report.tables import to_markdown
 
     print(to_markdown(report(args.root, args.model, args.budget, args.intervention, args.tables, args.figures)))
+
+
+def _rl_prompts(args: argparse.Namespace) -> None:
+    from tunesafe.io import write_jsonl
+    from tunesafe.mathif.training import rl_prompts
+
+    rows = rl_prompts(args.source, args.n, args.seed, args.id, args.split, args.question_field, args.answer_field,
+                      args.revision)
+    print(f"{args.out}: {write_jsonl(args.out, rows)} prompts")
+
+
+def _report_training(args: argparse.Namespace) -> None:
+    from tunesafe.errors import key_values
+    from tunesafe.mathif.training import report
+    from tunesafe.report.paper import paper_numbers
+    from tunesafe.report.tables import to_markdown
+
+    rows = key_values(args.row, "--row", lambda v: [m for m in v.split(",") if m])
+    print(to_markdown(report(args.root, rows, paper_numbers(args.paper), args.tables)))

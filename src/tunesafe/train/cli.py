@@ -1,4 +1,4 @@
-"""``tunesafe train sft``: fine-tune a model on chat records (full or LoRA)."""
+"""``tunesafe train sft`` (fine-tune on chat records, full or LoRA) and ``tunesafe train grpo`` (RL)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--chat-template", metavar="JINJA",
                    help="chat template for a model whose tokenizer has none (a base model); saved with the tuned model")
     p.set_defaults(func=_sft)
+    g = sub.add_parser("grpo", help="RL with GRPO (TRL's GRPOTrainer) on prompts, with registered rewards",
+                       description="Wrap with `accelerate launch` for several GPUs.")
+    g.add_argument("--model", required=True, help="Hugging Face id or directory of the start model")
+    g.add_argument("--prompts", required=True, help="JSONL chat records without an assistant turn, with reference")
+    g.add_argument("--reward", action="append", required=True, metavar="NAME",
+                   help="registered reward (repeatable): mathif_correct, think_format")
+    g.add_argument("--out", required=True, help="output model directory")
+    g.add_argument("--settings", default="{}", help="JSON object of GrpoSettings fields")
+    for flag, kind, what in [("--steps", int, "optimizer steps"), ("--lr", float, "learning rate"),
+                             ("--beta", float, "KL coefficient"), ("--group-size", int, "completions per prompt"),
+                             ("--seed", int, "seed")]:
+        g.add_argument(flag, type=kind, help=f"{what} (overrides --settings)")
+    g.add_argument("--chat-template", metavar="JINJA", help="chat template for a model whose tokenizer has none")
+    g.set_defaults(func=_grpo)
 
 
 def _sft(args: argparse.Namespace) -> None:
@@ -47,3 +61,20 @@ def _sft(args: argparse.Namespace) -> None:
                    checkpoint_dir=args.checkpoint_dir, save_at=save_at, chat_template=args.chat_template,
                    summary_path=args.summary)
     print(json.dumps(result))
+
+
+def _grpo(args: argparse.Namespace) -> None:
+    from tunesafe.errors import TunesafeError
+    from tunesafe.train.grpo_settings import GrpoSettings
+
+    try:
+        settings = json.loads(args.settings)
+    except json.JSONDecodeError as e:
+        raise TunesafeError(f"--settings is not valid JSON ({e.msg})") from None
+    for key in ("steps", "lr", "beta", "group_size", "seed"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    checked = GrpoSettings.from_dict(settings)  # a bad setting fails before torch loads
+    from tunesafe.train.grpo import train
+
+    print(json.dumps(train(args.model, args.prompts, args.out, args.reward, checked, args.chat_template)))
