@@ -39,7 +39,7 @@ ENV_VAR = "TUNESAFE_SERVER"
 IMPORT_TIME_ENV = ("HF_", "HUGGINGFACE_", "TRANSFORMERS_", "TORCH", "PYTORCH_", "TOKENIZERS_", "VLLM_")
 PRELOAD = ("torch", "transformers", "transformers.models.llama.modeling_llama", "peft", "safetensors.torch",
            "tokenizers", "datasets", "lm_eval", "pandas", "matplotlib", "tunesafe.weights", "tunesafe.train.sft",
-           "tunesafe.generation.hf")
+           "tunesafe.generation.hf", "trl.trainer.grpo_trainer")
 _LEN = struct.Struct("!Q")
 _CODE = struct.Struct("!qi")  # (pid, exit status); pid first with status -1 as "started"
 
