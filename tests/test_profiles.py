@@ -27,7 +27,7 @@ ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.envi
 GPU_RULES = {"finetune", "safety_set_answers", "safedelta_hessian", "safedelta", "generate", "evaluate_lm_eval",
              "safelora", "mathif_generate", "rebound_positive", "rebound_negative", "rebound_evaluate",
              "resistance_slices", "resistance_responses", "resistance_train", "picky_finetune", "picky_generate",
-             "mathif_grpo"}
+             "mathif_grpo", "thinking_generate", "thinking_attention"}
 
 
 def planned_jobs(*args: str) -> list[dict]:
