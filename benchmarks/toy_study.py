@@ -17,7 +17,9 @@ same machine in the same run, the fixed cost of one process of each kind:
 - ``lm_eval``: the same plus importing lm-evaluation-harness.
 
 Each stage's fixed time is its job count times the median fixed cost of its kind (median of
-five); its work time is the rest of its measured wall time. When the run had the process
+five); its work time is the rest of its measured wall time. Last, from the Snakemake log,
+the idle core time of the run and its longest stretches with an idle core
+(``benchmarks/timeline.py``). When the run had the process
 server (config ``process_server``; its log lists the jobs it ran as forks), a served job
 pays only the ``light`` cost (its small client), so every stage is counted as ``light``. This is a model, not a trace:
 a job's real start-up can differ (a LoRA job imports peft too), but it shows where the
@@ -37,6 +39,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stage_times import load  # noqa: E402
+from timeline import log_file  # noqa: E402
+from timeline import report as idle_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -107,6 +111,8 @@ def report(work: Path, wall: float | None, cores: int) -> None:
     if wall is not None:
         print(f"\nwall time of the study on --cores {cores}: {wall:.0f} s ({wall / 60:.1f} min); "
               f"benchmarked job time / cores = {total / cores:.0f} s")
+    print()
+    idle_report(log_file(work), cores)
 
 
 def main() -> None:
