@@ -29,6 +29,8 @@ wall time goes and whether a change removed processes or work.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -48,16 +50,22 @@ LIGHT_STAGES = {"evaluate", "judge"}  # the toy judge is the heuristic backend
 LM_EVAL_STAGES = {"lm_eval"}
 
 
-def run_study(work: Path, cores: int) -> float:
+def run_study(work: Path, cores: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of every process of the run): the CPU time is the
+    children's rusage of Snakemake, which waits for the process server, which reaps every
+    job it forked, so it counts all jobs; unlike the wall time it hardly moves when other work
+    shares the machine."""
     for item in ["Snakefile", "workflow", "config", "resources", "envs"]:
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run([str(BIN / "snakemake"), "--cores", str(cores)], cwd=work, capture_output=True, text=True)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"{work}: the toy study failed:\n{done.stderr[-3000:]}")
-    return wall
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def median_seconds(cmd: list[str], repeat: int = 5) -> float:
@@ -90,7 +98,7 @@ def served(work: Path) -> bool:
     return log.is_file() and any(line.startswith("job ") for line in log.read_text().splitlines())
 
 
-def report(work: Path, wall: float | None, cores: int) -> None:
+def report(work: Path, wall: float | None, cores: int, cpu: float | None = None) -> None:
     df = load(work / "results" / "benchmarks")
     fixed = fixed_costs(work)
     if served(work):
@@ -111,6 +119,9 @@ def report(work: Path, wall: float | None, cores: int) -> None:
     if wall is not None:
         print(f"\nwall time of the study on --cores {cores}: {wall:.0f} s ({wall / 60:.1f} min); "
               f"benchmarked job time / cores = {total / cores:.0f} s")
+    if cpu is not None:
+        print(f"CPU time of all its processes: {cpu:.0f} s ({cpu / cores:.0f} s per core); "
+              f"load average at the end {os.getloadavg()[0]:.1f}")
     print()
     idle_report(log_file(work), cores)
 
@@ -127,8 +138,8 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="tunesafe-toy-study-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        wall = run_study(work, args.cores)
-        report(work, wall, args.cores)
+        wall, cpu = run_study(work, args.cores)
+        report(work, wall, args.cores, cpu)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
