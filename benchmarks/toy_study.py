@@ -5,9 +5,10 @@ Usage:
     .venv/bin/python benchmarks/toy_study.py [--cores 2] [--keep DIR]
     .venv/bin/python benchmarks/toy_study.py --from DIR    # a finished run: no new run
 
-Without ``--from`` it copies the workflow (Snakefile, workflow/, config/, resources/, envs/)
-into a scratch directory and runs the default config there with ``snakemake --cores N``,
-as ``make reproduce`` does, and times it. Then, for the run, it reads every Snakemake
+Without ``--from`` it copies the workflow (Snakefile, workflow/, config/, resources/, envs/,
+profiles/: the workflow profile applies as in the repository) into a scratch directory and
+runs the default config there with ``snakemake --cores N``, as ``make reproduce`` does, and
+times it. Then, for the run, it reads every Snakemake
 benchmark file (``results/benchmarks``: wall and CPU seconds per job) and measures, on the
 same machine in the same run, the fixed cost of one process of each kind:
 
@@ -55,7 +56,7 @@ def run_study(work: Path, cores: int) -> tuple[float, float]:
     children's rusage of Snakemake, which waits for the process server, which reaps every
     job it forked, so it counts all jobs; unlike the wall time it hardly moves when other work
     shares the machine."""
-    for item in ["Snakefile", "workflow", "config", "resources", "envs"]:
+    for item in ["Snakefile", "workflow", "config", "resources", "envs", "profiles"]:
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
