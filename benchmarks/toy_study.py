@@ -5,9 +5,10 @@ Usage:
     .venv/bin/python benchmarks/toy_study.py [--cores 2] [--keep DIR]
     .venv/bin/python benchmarks/toy_study.py --from DIR    # a finished run: no new run
 
-Without ``--from`` it copies the workflow (Snakefile, workflow/, config/, resources/, envs/)
-into a scratch directory and runs the default config there with ``snakemake --cores N``,
-as ``make reproduce`` does, and times it. Then, for the run, it reads every Snakemake
+Without ``--from`` it copies the workflow (Snakefile, workflow/, config/, resources/, envs/,
+profiles/: the workflow profile applies as in the repository) into a scratch directory and
+runs the default config there with ``snakemake --cores N``, as ``make reproduce`` does, and
+times it. Then, for the run, it reads every Snakemake
 benchmark file (``results/benchmarks``: wall and CPU seconds per job) and measures, on the
 same machine in the same run, the fixed cost of one process of each kind:
 
@@ -17,7 +18,9 @@ same machine in the same run, the fixed cost of one process of each kind:
 - ``lm_eval``: the same plus importing lm-evaluation-harness.
 
 Each stage's fixed time is its job count times the median fixed cost of its kind (median of
-five); its work time is the rest of its measured wall time. When the run had the process
+five); its work time is the rest of its measured wall time. Last, from the Snakemake log,
+the idle core time of the run and its longest stretches with an idle core
+(``benchmarks/timeline.py``). When the run had the process
 server (config ``process_server``; its log lists the jobs it ran as forks), a served job
 pays only the ``light`` cost (its small client), so every stage is counted as ``light``. This is a model, not a trace:
 a job's real start-up can differ (a LoRA job imports peft too), but it shows where the
@@ -27,6 +30,8 @@ wall time goes and whether a change removed processes or work.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -37,6 +42,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stage_times import load  # noqa: E402
+from timeline import log_file  # noqa: E402
+from timeline import report as idle_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -44,16 +51,22 @@ LIGHT_STAGES = {"evaluate", "judge"}  # the toy judge is the heuristic backend
 LM_EVAL_STAGES = {"lm_eval"}
 
 
-def run_study(work: Path, cores: int) -> float:
-    for item in ["Snakefile", "workflow", "config", "resources", "envs"]:
+def run_study(work: Path, cores: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of every process of the run): the CPU time is the
+    children's rusage of Snakemake, which waits for the process server, which reaps every
+    job it forked, so it counts all jobs; unlike the wall time it hardly moves when other work
+    shares the machine."""
+    for item in ["Snakefile", "workflow", "config", "resources", "envs", "profiles"]:
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run([str(BIN / "snakemake"), "--cores", str(cores)], cwd=work, capture_output=True, text=True)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"{work}: the toy study failed:\n{done.stderr[-3000:]}")
-    return wall
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def median_seconds(cmd: list[str], repeat: int = 5) -> float:
@@ -86,7 +99,7 @@ def served(work: Path) -> bool:
     return log.is_file() and any(line.startswith("job ") for line in log.read_text().splitlines())
 
 
-def report(work: Path, wall: float | None, cores: int) -> None:
+def report(work: Path, wall: float | None, cores: int, cpu: float | None = None) -> None:
     df = load(work / "results" / "benchmarks")
     fixed = fixed_costs(work)
     if served(work):
@@ -107,6 +120,11 @@ def report(work: Path, wall: float | None, cores: int) -> None:
     if wall is not None:
         print(f"\nwall time of the study on --cores {cores}: {wall:.0f} s ({wall / 60:.1f} min); "
               f"benchmarked job time / cores = {total / cores:.0f} s")
+    if cpu is not None:
+        print(f"CPU time of all its processes: {cpu:.0f} s ({cpu / cores:.0f} s per core); "
+              f"load average at the end {os.getloadavg()[0]:.1f}")
+    print()
+    idle_report(log_file(work), cores)
 
 
 def main() -> None:
@@ -121,8 +139,8 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="tunesafe-toy-study-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        wall = run_study(work, args.cores)
-        report(work, wall, args.cores)
+        wall, cpu = run_study(work, args.cores)
+        report(work, wall, args.cores, cpu)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

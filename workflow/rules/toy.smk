@@ -1,5 +1,8 @@
 # The embedded toy world: corpus -> tokenizer -> random init -> base -> aligned.
-# Only needed when models.aligned or models.base is "toy".
+# Only needed when models.aligned or models.base is "toy". The chain to the aligned model is
+# the critical path of the toy study (every Safe Delta job waits for it): its rules run first.
+
+TOY_PRIORITY = 10
 
 
 rule toy_corpus:
@@ -9,6 +12,7 @@ rule toy_corpus:
         "results/logs/toy_corpus/{corpus}.log",
     wildcard_constraints:
         corpus="base_corpus|alignment|lexicon",
+    priority: TOY_PRIORITY
     conda:
         ENV
     params:
@@ -26,6 +30,7 @@ rule toy_tokenizer:
         directory(model_path("toy", "tokenizer")),
     log:
         "results/logs/toy_tokenizer.log",
+    priority: TOY_PRIORITY
     conda:
         ENV
     params:
@@ -41,6 +46,7 @@ rule toy_init:
         directory(model_path("toy", "init")),
     log:
         "results/logs/toy_init.log",
+    priority: TOY_PRIORITY
     conda:
         ENV
     params:
@@ -63,6 +69,7 @@ rule toy_base:
         "results/logs/toy_base.log",
     benchmark:
         "results/benchmarks/toy_base.tsv"
+    priority: TOY_PRIORITY
     conda:
         ENV
     threads: THREADS
@@ -83,6 +90,7 @@ rule toy_aligned:
         "results/logs/toy_aligned.log",
     benchmark:
         "results/benchmarks/toy_aligned.tsv"
+    priority: TOY_PRIORITY
     conda:
         ENV
     threads: THREADS
