@@ -110,6 +110,25 @@ def test_resistance_table_reads_final_losses_and_marks_the_lower(tmp_path):
         final_loss({"final_loss": 1.0})
 
 
+def test_resistance_rows_show_only_their_own_or_the_named_paper_cell(tmp_path):
+    root = tmp_path / "res"
+    for dataset in ("twin", "other"):
+        for i, j in PAIRS:
+            for direction in ("forward", "inverse"):
+                write_json(root / "toy" / dataset / f"{direction}_{i}_{j}.json", {"losses": [1.0]})
+    paper = {"big/alpaca": {"1-2": {"forward": 0.202, "inverse": 0.159}},
+             "toy/other": {"1-2": {"forward": 0.3, "inverse": 0.2}}}
+    df = resistance_table(root, [("toy", "twin"), ("toy", "other")], paper=paper,
+                          paper_cells={"twin": "big/alpaca"}).set_index(["Dataset", "Pair"])
+    assert df.loc[("twin", "1-2"), "Paper cell"] == "big/alpaca" and df.loc[("twin", "1-2"), "Paper forward"] == 0.202
+    assert df.loc[("other", "1-2"), "Paper cell"] == "toy/other" and df.loc[("other", "1-2"), "Paper inverse"] == 0.2
+    # a set without its own cell and without a named one shows no paper values
+    bare = resistance_table(root, [("toy", "twin")], paper=paper).set_index("Pair")
+    assert bare["Paper cell"].isna().all() and bare["Paper forward"].isna().all()
+    with pytest.raises(TunesafeError, match="'big/truthfulqa'"):
+        resistance_table(root, [("toy", "twin")], paper=paper, paper_cells={"twin": "big/truthfulqa"})
+
+
 def test_generations_become_training_records(tmp_path):
     gens = tmp_path / "g.jsonl"
     write_jsonl(gens, [{"id": "a", "messages": [{"role": "user", "content": "Hi"}], "response": "Hello.", "meta": {}}])

@@ -447,6 +447,11 @@ rule resistance_table:
     params:
         cells=" ".join(f"--cell {c}" for c in rs_cells()),
         tail=RS.get("tail", 0.1),
+        paper_cells=" ".join(
+            f"--paper-cell {d}={s['paper_cell']}"
+            for d, s in RS_SETS.items()
+            if s.get("paper_cell")
+        ),
     shell:
-        "tunesafe report resistance --root results/rebound/resistance {params.cells} "
+        "tunesafe report resistance --root results/rebound/resistance {params.cells} {params.paper_cells} "
         "--tail {params.tail} --paper resources/paper_numbers.yaml:resist_alignment.resistance --out results/tables/resistance > {log} 2>&1"

@@ -100,6 +100,8 @@ def add_report_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cell", action="append", required=True, metavar="MODEL:DATASET")
     p.add_argument("--tail", type=float, default=0.1, help="final loss = mean over this last share of steps")
     p.add_argument("--paper", metavar="FILE:KEY", help="paper numbers beside ours: YAML file and dotted key")
+    p.add_argument("--paper-cell", action="append", default=[], metavar="DATASET=MODEL/DATASET",
+                   help="the paper cell beside a dataset the paper does not have (repeatable)")
     p.add_argument("--out", required=True, help="output prefix: <out>.csv and <out>.md")
     p.set_defaults(func=_resistance_table)
 
@@ -252,7 +254,7 @@ def _as_records(args: argparse.Namespace) -> None:
 
 
 def _resistance_table(args: argparse.Namespace) -> None:
-    from tunesafe.errors import TunesafeError, check_range
+    from tunesafe.errors import TunesafeError, check_range, key_values
 
     check_range("--tail", args.tail, 0, 1)  # a share of the run's steps
     from tunesafe.rebound.resistance import resistance_table
@@ -264,7 +266,8 @@ def _resistance_table(args: argparse.Namespace) -> None:
         if not sep or not model or not dataset:
             raise TunesafeError(f"--cell {spec!r}: expected MODEL:DATASET")
         cells.append((model, dataset))
-    df = resistance_table(args.root, cells, args.tail, _paper(args.paper))
+    df = resistance_table(args.root, cells, args.tail, _paper(args.paper),
+                          key_values(args.paper_cell, "--paper-cell"))
     csv, md = write_table(df, args.out, floatfmt=".4f")
     print(to_markdown(df, ".4f"))
     print(f"wrote {csv} and {md}")

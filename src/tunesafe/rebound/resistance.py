@@ -66,21 +66,28 @@ def final_loss(summary: dict[str, Any], tail: float = 0.1, where: str = "summary
 
 
 def resistance_table(root: str | Path, cells: list[tuple[str, str]], tail: float = 0.1,
-                     paper: dict[str, Any] | None = None) -> pd.DataFrame:
+                     paper: dict[str, Any] | None = None,
+                     paper_cells: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per (model, dataset, pair): forward and inverse loss, which is lower, paper values.
 
     Reads ``<root>/<model>/<dataset>/<direction>_<i>_<j>.json`` (trainer summaries).
-    ``paper`` maps ``"<model>/<dataset>"`` to ``{"<i>-<j>": {"forward": x, "inverse": y}}``; a
-    cell the paper does not have (the toy) shows the paper's first cell, named in "Paper cell".
+    ``paper`` maps ``"<model>/<dataset>"`` to ``{"<i>-<j>": {"forward": x, "inverse": y}}``. A
+    row shows the paper cell of its own model and dataset, else the cell ``paper_cells`` names
+    for its dataset (a toy twin's reference, e.g. ``alignment -> llama2_7b/alpaca``), else
+    none; the cell shown is named in "Paper cell".
     """
     import pandas as pd
 
     root = Path(root)
     paper = paper or {}
+    paper_cells = paper_cells or {}
+    for dataset, key in paper_cells.items():
+        if key not in paper:
+            raise TunesafeError(f"paper cell {key!r} (for {dataset}): not among the paper's cells "
+                                f"({', '.join(paper) or 'none given'})")
     rows = []
     for model, dataset in cells:
-        # the matching paper cell, else the paper's first (Llama-2-7B Alpaca) as the reference
-        key = f"{model}/{dataset}" if f"{model}/{dataset}" in paper else next(iter(paper), None)
+        key = f"{model}/{dataset}" if f"{model}/{dataset}" in paper else paper_cells.get(dataset)
         ref = paper.get(key, {}) if key else {}
         for i, j in PAIRS:
             row: dict[str, Any] = {"Model": model, "Dataset": dataset, "Pair": f"{i}-{j}"}
