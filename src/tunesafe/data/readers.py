@@ -115,14 +115,7 @@ def load_hf(dataset_id: str, fmt: str, config: str | None = None, split: str = "
             raise _load_error(dataset_id, e) from None
         return load_file(directory, fmt)
 
-    import datasets
-    from datasets.exceptions import DatasetsError
-
-    try:
-        dataset = datasets.load_dataset(dataset_id, config, split=split, revision=revision,
-                                        data_files=data_files)
-    except (OSError, ValueError, DatasetsError) as e:
-        raise _load_error(dataset_id, e) from None
+    dataset = hf_dataset(dataset_id, config, split=split, revision=revision, data_files=data_files)
     records = []
     for i, row in enumerate(dataset):
         record = form.convert(row, i, f"hf:{dataset_id}[{split}]:row {i + 1}")
@@ -131,6 +124,19 @@ def load_hf(dataset_id: str, fmt: str, config: str | None = None, split: str = "
     if not records:
         raise TunesafeError(f"hf:{dataset_id}[{split}]: no records (expected at least one row: {form.description})")
     return records
+
+
+def hf_dataset(dataset_id: str, config: str | None = None, split: str = "train", revision: str | None = None,
+               data_files: Any = None):
+    """``datasets.load_dataset`` of one split; a dataset that cannot be found, reached or built
+    is a one-line error naming it (every arm's Hugging Face loader goes through here)."""
+    import datasets
+    from datasets.exceptions import DatasetsError
+
+    try:
+        return datasets.load_dataset(dataset_id, config, split=split, revision=revision, data_files=data_files)
+    except (OSError, ValueError, DatasetsError) as e:
+        raise _load_error(dataset_id, e) from None
 
 
 def _load_error(dataset_id: str, e: Exception) -> TunesafeError:

@@ -59,9 +59,9 @@ def toy_prompts(n: int, seed: int) -> list[dict[str, Any]]:
 def hf_prompts(dataset_id: str, split: str, question_field: str, answer_field: str, n: int | None,
                seed: int, revision: str | None = None) -> list[dict[str, Any]]:
     """Prompts from a Hugging Face data set: ``n`` rows drawn with ``seed`` (all when None)."""
-    from datasets import load_dataset
+    from tunesafe.data.readers import hf_dataset
 
-    rows = load_dataset(dataset_id, split=split, revision=revision)
+    rows = hf_dataset(dataset_id, split=split, revision=revision)
     for field in (question_field, answer_field):
         if field not in rows.column_names:
             raise TunesafeError(f"{dataset_id} ({split}): no field {field!r} (fields: {', '.join(rows.column_names)})")

@@ -87,11 +87,11 @@ def load_pairs(source: str, n: int, seed: int = 0, split: str | None = None, pat
         rows = read_jsonl(path)
         where = path
     elif source == "hf":
-        import datasets
+        from tunesafe.data.readers import hf_dataset
 
         if not hub_id:
             raise TunesafeError("picky pairs: --source hf needs --id")
-        rows = list(datasets.load_dataset(hub_id, split=split or "filtered"))
+        rows = list(hf_dataset(hub_id, split=split or "filtered"))
         where = hub_id
     else:
         raise TunesafeError(f"picky pairs: unknown source {source!r} (expected toy, file or hf)")

@@ -216,9 +216,9 @@ def load_rows(path: str | None = None, hf_id: str | None = None, split: str = "t
             rows = read_jsonl(p)
         source = str(p)
     elif hf_id:
-        from datasets import load_dataset
+        from tunesafe.data.readers import hf_dataset
 
-        rows = [dict(r) for r in load_dataset(hf_id, hf_name, split=split)]
+        rows = [dict(r) for r in hf_dataset(hf_id, hf_name, split=split)]
         source = f"{hf_id}[{split}]"
     else:
         raise TunesafeError("rebound data: give --path or --id for a real dataset")

@@ -67,9 +67,9 @@ def load_items(source: str, path: str | None = None, id: str | None = None, spli
 
         rows = read_jsonl(path)
         return with_spans(check_items(rows[:n] if n else rows, str(path)))
-    import datasets
+    from tunesafe.data.readers import hf_dataset
 
-    rows = [dict(r) for r in datasets.load_dataset(id, split=split)]
+    rows = [dict(r) for r in hf_dataset(id, split=split)]
     return with_spans(check_items(rows[:n] if n else rows, f"{id}[{split}]"))
 
 
