@@ -531,7 +531,34 @@ def test_a_changed_n_neg_grid_runs_only_the_new_cells(arm):
                           "--configfile", "cells.yaml"], cwd=arm, capture_output=True, text=True, env=ENV)
     assert dry.returncode == 0, dry.stderr[-2000:]
     jobs = [line.split()[-1].rstrip(":") for line in dry.stdout.splitlines() if line.startswith(("rule ", "localrule "))]
-    assert sorted(jobs) == ["rebound_data", "rebound_evaluate", "rebound_negative", "rebound_positive"]
+    # (the negative fine-tune's job also evaluates it)
+    assert sorted(jobs) == ["rebound_data", "rebound_negative", "rebound_positive"]
+
+
+
+@pytest.mark.workflow
+def test_one_job_per_cell_computes_the_grid_cells_and_drops_the_negative_models(arm, tmp_path):
+    """The paper's layout (grouped: false: a job per positive model, one per negative fine-tune
+    with its evaluation, one per positive model's own cell) gives the same cells as the toy's
+    grid job, and a negative model is deleted once its cell is written."""
+    work = tmp_path / "cells"
+    shutil.copytree(arm, work, ignore=shutil.ignore_patterns(".snakemake"))
+    config = yaml.safe_load((arm / "small.yaml").read_text())
+    config["rebound"].update(grouped=False, models={"a": config["rebound"]["models"]["a"]}, n_pos=[16], factors={})
+    (work / "cells.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    cells = {n: f"results/rebound/cells/a/reviews/pos16_neg{n}_seed1.json" for n in (0, 8)}
+    for path in [*cells.values(), "results/tables/rebound.csv"]:
+        (work / path).unlink()
+    run = subprocess.run([SNAKEMAKE, "results/tables/rebound.csv", "--cores", "2", "--configfile", "cells.yaml"],
+                         cwd=work, capture_output=True, text=True, env=ENV)
+    assert run.returncode == 0, run.stderr[-4000:]
+    for n, path in cells.items():
+        assert read_json(work / path) == read_json(arm / path), n
+    logs = work / "results" / "logs" / "rebound"
+    assert (logs / "train" / "a" / "reviews" / "pos16_neg8_seed1.log").exists()
+    assert (logs / "evaluate" / "a" / "reviews" / "pos16_neg8_seed1.log").exists()
+    models = work / "results" / "models" / "rebound" / "a" / "reviews"
+    assert sorted(p.name for p in models.iterdir()) == ["pos16_seed1"]
 
 
 
@@ -545,8 +572,11 @@ def test_smollm2_rebound_slice_plans_on_the_converted_gguf_model():
     assert run.returncode == 0, run.stderr[-2000:]
     jobs = [line.split()[-1].rstrip(":") for line in run.stdout.splitlines() if line.startswith(("rule ", "localrule "))]
     n_cells = len(config["n_pos"]) * len(config["n_neg"]) * len(config["seeds"])
-    assert jobs.count("rebound_evaluate") == n_cells and jobs.count("gguf_model") <= 1
-    assert jobs.count("rebound_positive") == len(config["n_pos"]) * len(config["seeds"])
+    n_positive = len(config["n_pos"]) * len(config["seeds"])
+    # a job per positive model, one per positive model's own cell (n_neg = 0) and one per
+    # negative fine-tune with its evaluation
+    assert jobs.count("rebound_positive") == n_positive and jobs.count("rebound_evaluate") == n_positive
+    assert jobs.count("rebound_negative") == n_cells - n_positive and jobs.count("gguf_model") <= 1
     assert "rebound_grid" not in jobs and "resistance_slices" not in jobs
     shells = [line for line in run.stdout.splitlines() if "rebound evaluate" in line or "rebound classifier" in line]
     assert shells and all("results/models/gguf/base" in line for line in shells)

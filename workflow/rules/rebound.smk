@@ -217,19 +217,30 @@ else:
             "--settings {params.settings:q} {params.template} --out {output} > {log} 2>&1"
 
     rule rebound_negative:
+        # the negative fine-tune and its evaluation in one job: the tuned model serves this one
+        # cell only, so it is a temp output of the job that makes and reads it (deleted when the
+        # job ends; a changed evaluation setting reruns the fine-tune either way)
         input:
             model="results/models/rebound/{rmodel}/{rtask}/pos{npos}_seed{rseed}",
             data="results/rebound/data/{rtask}/negative_n{nneg}.jsonl",
+            base=lambda w: rb_model_input(RB_MODELS[w.rmodel]),
+            prompts="results/rebound/data/{rtask}/prompts.jsonl",
+            scorer=rb_scorer_input,
         output:
-            temp(
+            model=temp(
                 directory(
                     "results/models/rebound/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}"
                 )
             ),
+            metrics="results/rebound/cells/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.json",
+            generations="results/generations/rebound/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.jsonl",
         log:
-            "results/logs/rebound/train/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.log",
+            train="results/logs/rebound/train/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.log",
+            evaluate="results/logs/rebound/evaluate/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.log",
         benchmark:
             "results/benchmarks/rebound/train/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.tsv"
+        wildcard_constraints:
+            nneg="[1-9][0-9]*",
         conda:
             ENV
         threads: THREADS
@@ -237,13 +248,19 @@ else:
             **job_resources("rebound_negative"),
         params:
             settings=rb_train_settings,
+            evaluate=rb_evaluate_args,
+            tp=lambda w, resources: tensor_parallel(resources.gpu),
         shell:
             "tunesafe --threads {threads} --gpus {resources.gpu} train sft --model {input.model} --data {input.data} "
-            "--settings {params.settings:q} --out {output} > {log} 2>&1"
+            "--settings {params.settings:q} --out {output.model} > {log.train} 2>&1 && "
+            "tunesafe --threads {threads} --gpus {resources.gpu} rebound evaluate --model {output.model} "
+            "--prompts {input.prompts} {params.evaluate} --tensor-parallel-size {params.tp} "
+            "--generations {output.generations} --out {output.metrics} > {log.evaluate} 2>&1"
 
     rule rebound_evaluate:
+        # the curve's start (n_neg = 0): the positive model itself
         input:
-            model=rb_cell_model,
+            model="results/models/rebound/{rmodel}/{rtask}/pos{npos}_seed{rseed}",
             base=lambda w: rb_model_input(RB_MODELS[w.rmodel]),
             prompts="results/rebound/data/{rtask}/prompts.jsonl",
             scorer=rb_scorer_input,
@@ -254,24 +271,20 @@ else:
             "results/logs/rebound/evaluate/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.log",
         benchmark:
             "results/benchmarks/rebound/evaluate/{rmodel}/{rtask}/pos{npos}_neg{nneg}_seed{rseed}.tsv"
+        wildcard_constraints:
+            nneg="0",
         conda:
             ENV
         threads: THREADS
         resources:
             **job_resources("rebound_evaluate"),
         params:
-            base=lambda w: rb_model_ref(RB_MODELS[w.rmodel]),
-            scorer=lambda w: rb_scorer_args(w.rtask),
-            sampling=rb_sampling_args(),
-            cell="{rmodel}:{rtask}:{npos}:{nneg}:{rseed}",
-            engine=config["generation"]["engine"],
-            batch=config["generation"]["batch_size"],
+            evaluate=rb_evaluate_args,
             tp=lambda w, resources: tensor_parallel(resources.gpu),
         shell:
-            "tunesafe --threads {threads} --gpus {resources.gpu} rebound evaluate --model {input.model} --base {params.base} "
-            "--prompts {input.prompts} {params.scorer} {params.sampling} --seed {wildcards.rseed} "
-            "--engine {params.engine} --batch-size {params.batch} --tensor-parallel-size {params.tp} "
-            "--cell {params.cell} --generations {output.generations} --out {output.metrics} > {log} 2>&1"
+            "tunesafe --threads {threads} --gpus {resources.gpu} rebound evaluate --model {input.model} "
+            "--prompts {input.prompts} {params.evaluate} --tensor-parallel-size {params.tp} "
+            "--generations {output.generations} --out {output.metrics} > {log} 2>&1"
 
 
 rule rebound_table:

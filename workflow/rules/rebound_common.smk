@@ -79,11 +79,14 @@ def rb_cells():
     ]
 
 
-def rb_cell_model(w):
-    """n_neg = 0 is the positive model itself; otherwise the negative run from it."""
-    if int(w.nneg) == 0:
-        return f"results/models/rebound/{w.rmodel}/{w.rtask}/pos{w.npos}_seed{w.rseed}"
-    return f"results/models/rebound/{w.rmodel}/{w.rtask}/pos{w.npos}_neg{w.nneg}_seed{w.rseed}"
+def rb_evaluate_args(w):
+    """`tunesafe rebound evaluate` arguments of a cell, but its model, prompts and outputs."""
+    return (
+        f"--base {rb_model_ref(RB_MODELS[w.rmodel])} {rb_scorer_args(w.rtask)} "
+        f"{rb_sampling_args()} --seed {w.rseed} "
+        f"--engine {config['generation']['engine']} --batch-size {config['generation']['batch_size']} "
+        f"--cell {w.rmodel}:{w.rtask}:{w.npos}:{w.nneg}:{w.rseed}"
+    )
 
 
 def rb_train_settings(w):

@@ -241,7 +241,7 @@ def _grid(args: argparse.Namespace) -> None:
         return SamplingSettings(args.temperature, args.top_p, args.top_k, args.max_new_tokens, seed)
 
     evaluate = grid_evaluator(args.base, args.prompts, scorer, sampling, args.cells_dir, args.generations_dir,
-                              model_name, task, **options)
+                              model_name, task, args.scorer, **options)
     cells = run_grid(args.model, positive, negative, args.seeds, settings, evaluate, args.cells_dir,
                      args.chat_template)
     print(f"{args.cells_dir}: {cells} cells")

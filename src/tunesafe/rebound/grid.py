@@ -79,13 +79,15 @@ def run_grid(model: str, positive: dict[int, str], negative: dict[int, str], see
 
 
 def grid_evaluator(base: str, prompts: str, scorer, sampling_for_seed: Callable[[int], Any], cells_dir: str,
-                   generations_dir: str, model_name: str, task: str, **options: Any) -> Callable:
+                   generations_dir: str, model_name: str, task: str, scorer_name: str, **options: Any) -> Callable:
     """The ``evaluate`` of :func:`run_grid`: writes ``<cells_dir>/pos{p}_neg{n}_seed{s}.json``
-    and the generations beside it in ``generations_dir`` (the per-cell rules' paths)."""
+    and the generations beside it in ``generations_dir`` (the per-cell rules' paths), each cell
+    file as ``tunesafe rebound evaluate`` writes it."""
 
     def evaluate(model_dir: str, n_pos: int, n_neg: int, seed: int) -> None:
         name = f"pos{n_pos}_neg{n_neg}_seed{seed}"
-        labels = {"model": model_name, "task": task, "n_pos": n_pos, "n_neg": n_neg, "seed": seed}
+        labels = {"model": model_name, "task": task, "n_pos": n_pos, "n_neg": n_neg, "seed": seed,
+                  "scorer": scorer_name}
         metrics = evaluate_cell(model_dir, base, prompts, scorer, sampling_for_seed(seed),
                                 f"{generations_dir}/{name}.jsonl", labels, **options)
         write_json(f"{cells_dir}/{name}.json", metrics)
