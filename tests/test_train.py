@@ -213,3 +213,70 @@ def test_a_base_model_without_a_chat_template_trains_with_the_one_given(tmp_path
     assert prompt.startswith(text) and prompt.endswith(" USER: And a cake? ASSISTANT:")
     assert main(["train", "sft", "--model", str(model_copy), "--data", data, "--settings", settings,
                  "--chat-template", str(tmp_path / "missing.jinja"), "--out", str(tmp_path / "x")]) == 2
+
+
+def _varied_examples(tok, loss_on, n=9):
+    """Tokenised toy records of clearly different lengths (one to four exchanges)."""
+    records = toy.purebad(n, 3)
+    out = []
+    for i, r in enumerate(records):
+        messages = r["messages"] * (1 + i % 4)  # the same exchange repeated: 1-4 user/assistant pairs
+        out.append(tokenize_chat(tok, messages, max_length=200, loss_on=loss_on))
+    assert len({len(x["input_ids"]) for x in out}) >= 4
+    return out
+
+
+@pytest.mark.parametrize(("chunks", "loss_on"), [(2, "assistant"), (3, "all"), (9, "assistant")])
+def test_length_chunks_give_the_loss_and_gradient_of_one_padded_pass(tiny_model_dir, chunks, loss_on):
+    """TrainSettings.length_chunks: the micro-batch as `chunks` length-sorted passes has the loss and
+    gradient of the model's own loss on the whole padded micro-batch (the reference: one HF
+    forward with labels), here scaled by 1/accum as under gradient accumulation."""
+    from accelerate import Accelerator
+    from transformers import AutoModelForCausalLM
+
+    from tunesafe.train.sft import _micro_batch_backward
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    examples = _varied_examples(tok, loss_on)
+    reference = model(**collate(examples, tok.pad_token_id)).loss
+    (reference / 2).backward()
+    expected = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    passes = []
+    hook = model.register_forward_pre_hook(lambda mod, args, kwargs: passes.append(kwargs["input_ids"].shape),
+                                           with_kwargs=True)
+    loss = _micro_batch_backward(Accelerator(cpu=True), model, examples, tok.pad_token_id, chunks, accum=2)
+    hook.remove()
+    assert len(passes) == chunks and sum(s[0] for s in passes) == len(examples)
+    assert sum(s[0] * s[1] for s in passes) < len(examples) * max(len(x["input_ids"]) for x in examples)
+    assert loss == pytest.approx(reference.item(), rel=1e-5)
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, expected[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_train_passes_length_chunks_to_every_micro_batch(tmp_path, model_copy, monkeypatch):
+    """train() runs each micro-batch with the settings' length_chunks, and the run's losses equal
+    those of the unchunked run (up to float rounding)."""
+    import tunesafe.train.sft as sft
+
+    seen = []
+    real = sft._micro_batch_backward
+
+    def spy(accelerator, model, examples, pad_id, length_chunks, accum):
+        seen.append(length_chunks)
+        return real(accelerator, model, examples, pad_id, length_chunks, accum)
+
+    monkeypatch.setattr(sft, "_micro_batch_backward", spy)
+    data = tmp_path / "varied.jsonl"
+    write_jsonl(data, [{**r, "messages": r["messages"] * (1 + i % 4)} for i, r in enumerate(toy.purebad(16, 3))])
+    runs = {}
+    for chunks in (1, 4):
+        settings = TrainSettings(epochs=1, lr=1e-3, global_batch=8, micro_batch=8, max_length=200,
+                                 length_chunks=chunks, precision="fp32")
+        train(str(model_copy), [str(data)], str(tmp_path / f"c{chunks}"), settings)
+        runs[chunks] = json.loads((tmp_path / f"c{chunks}" / "train_summary.json").read_text())["losses"]
+    assert seen == [1, 1, 4, 4]
+    assert runs[4] == pytest.approx(runs[1], rel=1e-5)
+    with pytest.raises(TunesafeError, match="length_chunks"):
+        TrainSettings(micro_batch=4, global_batch=8, length_chunks=5)

@@ -46,7 +46,7 @@ from tunesafe.data.records import with_template
 from tunesafe.errors import TunesafeError
 from tunesafe.io import atomic_path, read_jsonl, require_file
 from tunesafe.train.settings import PRECISIONS, LoraSettings, TrainSettings  # noqa: F401 (re-exported)
-from tunesafe.train.tokenize import collate, tokenize_chat
+from tunesafe.train.tokenize import IGNORE_INDEX, collate, tokenize_chat
 
 log = logging.getLogger(__name__)
 DONE_MARKER = "complete.json"
@@ -137,7 +137,8 @@ def train(model_path: str, data_paths: list[str], out_dir: str, settings: TrainS
             micros = range(local_step * accum, min((local_step + 1) * accum, micro_per_epoch))
             batches = [[examples[i] for i in order[m * per_step:(m + 1) * per_step][accelerator.process_index::n_proc]]
                        for m in micros]
-            step_loss, last_loss = _optimizer_step(accelerator, model, optimizer, batches, tokenizer.pad_token_id)
+            step_loss, last_loss = _optimizer_step(accelerator, model, optimizer, batches, tokenizer.pad_token_id,
+                                                   settings.length_chunks)
             step += 1
             losses.append(step_loss)
             bar.update(1)
@@ -216,21 +217,49 @@ def _resume(accelerator, ckpt_root: Path | None, total_steps: int) -> tuple[int,
     return 0, [], None
 
 
-def _optimizer_step(accelerator, model, optimizer, batches: list[list[dict[str, Any]]], pad_id: int) -> tuple[float, float]:
+def _optimizer_step(accelerator, model, optimizer, batches: list[list[dict[str, Any]]], pad_id: int,
+                    length_chunks: int = 1) -> tuple[float, float]:
     """One optimizer step over the micro-batches of this process; returns (the step's mean
     loss, the last micro-batch's loss)."""
     step_loss, last_loss = 0.0, float("nan")
     for j, examples in enumerate(batches):
-        batch = {k: v.to(accelerator.device) for k, v in collate(examples, pad_id).items()}
         sync = accelerator.no_sync(model) if j != len(batches) - 1 else contextlib.nullcontext()
         with sync:  # gradients are all-reduced once, on the last micro-batch
-            loss = model(**batch).loss
-            accelerator.backward(loss / len(batches))
-        last_loss = loss.item()
+            last_loss = _micro_batch_backward(accelerator, model, examples, pad_id, length_chunks, len(batches))
         step_loss += last_loss / len(batches)
     optimizer.step()
     optimizer.zero_grad()
     return step_loss, last_loss
+
+
+def _micro_batch_backward(accelerator, model, examples: list[dict[str, Any]], pad_id: int, length_chunks: int,
+                          accum: int) -> float:
+    """Forward and backward of one micro-batch (its loss scaled by 1 / ``accum``, the micro-batches
+    of the step); returns its loss, the mean over its response tokens.
+
+    ``length_chunks`` > 1 (``TrainSettings.length_chunks``): the examples, longest first, run as
+    that many forward passes, each padded only to its own longest example, and each pass's
+    summed token loss is divided by the token count of the whole micro-batch (the model's
+    ``num_items_in_batch``). Loss and gradient are then those of the one padded pass, up to
+    float rounding, for less arithmetic on padding.
+    """
+    if length_chunks <= 1:
+        batch = {k: v.to(accelerator.device) for k, v in collate(examples, pad_id).items()}
+        loss = model(**batch).loss
+        accelerator.backward(loss / accum)
+        return loss.item()
+    ordered = sorted(examples, key=lambda x: len(x["input_ids"]), reverse=True)
+    n = len(ordered)
+    chunks = [ordered[i * n // length_chunks:(i + 1) * n // length_chunks] for i in range(length_chunks)]
+    # the tokens the loss is taken on: each label after the first of its example (next-token shift)
+    tokens = sum(sum(label != IGNORE_INDEX for label in x["labels"][1:]) for x in examples)
+    total = 0.0
+    for chunk in filter(None, chunks):
+        batch = {k: v.to(accelerator.device) for k, v in collate(chunk, pad_id).items()}
+        loss = model(**batch, num_items_in_batch=tokens).loss
+        accelerator.backward(loss / accum)
+        total += loss.item()
+    return total
 
 
 def _save_model(accelerator, model, tokenizer, out_dir: str, summary: dict[str, Any]) -> None:
