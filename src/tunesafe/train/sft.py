@@ -25,6 +25,10 @@ its micro-batches), so studies that compare final training losses (the resistanc
 experiment of arXiv 2406.06144, Sec. 5.1) read them from there. ``save_at`` keeps extra
 model snapshots ("slices") at fractions of the run: ``{0.33: dir1, 0.67: dir2}`` writes the
 model after ``round(0.33 * total_steps)`` optimizer steps to ``dir1`` (atomically).
+
+``length_chunks`` (ours, a speed setting, not the recipe's): each micro-batch runs as that
+many passes over its examples sorted by length, with the token-weighted loss of the one
+padded pass (:func:`_micro_batch_backward`); 1, the default, is the one padded pass.
 """
 
 from __future__ import annotations
