@@ -258,10 +258,14 @@ def _micro_batch_backward(accelerator, model, examples: list[dict[str, Any]], pa
     # the tokens the loss is taken on: each label after the first of its example (next-token shift)
     tokens = sum(sum(label != IGNORE_INDEX for label in x["labels"][1:]) for x in examples)
     total = 0.0
-    for chunk in filter(None, chunks):
+    chunks = [c for c in chunks if c]
+    for i, chunk in enumerate(chunks):
         batch = {k: v.to(accelerator.device) for k, v in collate(chunk, pad_id).items()}
-        loss = model(**batch, num_items_in_batch=tokens).loss
-        accelerator.backward(loss / accum)
+        # several processes: gradients are all-reduced once per micro-batch, on its last pass
+        sync = accelerator.no_sync(model) if i != len(chunks) - 1 else contextlib.nullcontext()
+        with sync:
+            loss = model(**batch, num_items_in_batch=tokens).loss
+            accelerator.backward(loss / accum)
         total += loss.item()
     return total
 
