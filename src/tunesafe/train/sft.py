@@ -253,12 +253,11 @@ def _micro_batch_backward(accelerator, model, examples: list[dict[str, Any]], pa
         accelerator.backward(loss / accum)
         return loss.item()
     ordered = sorted(examples, key=lambda x: len(x["input_ids"]), reverse=True)
-    n = len(ordered)
-    chunks = [ordered[i * n // length_chunks:(i + 1) * n // length_chunks] for i in range(length_chunks)]
+    n = len(ordered)  # a last micro-batch may hold fewer examples than length_chunks: no empty passes
+    chunks = [c for i in range(length_chunks) if (c := ordered[i * n // length_chunks:(i + 1) * n // length_chunks])]
     # the tokens the loss is taken on: each label after the first of its example (next-token shift)
     tokens = sum(sum(label != IGNORE_INDEX for label in x["labels"][1:]) for x in examples)
     total = 0.0
-    chunks = [c for c in chunks if c]
     for i, chunk in enumerate(chunks):
         batch = {k: v.to(accelerator.device) for k, v in collate(chunk, pad_id).items()}
         # several processes: gradients are all-reduced once per micro-batch, on its last pass
